@@ -1,0 +1,1 @@
+"""The engine: orchestration, SymPy/Z3/NumPy/interval backends, shrinking, CLI."""

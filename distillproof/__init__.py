@@ -1,0 +1,1 @@
+"""distillproof: theorem checking for recursive knowledge distillation."""

@@ -1,0 +1,3 @@
+from distillproof.checker.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Derivations: proof rules of the contraction calculus, evidence types, exercises."""

@@ -1,0 +1,1 @@
+"""Renderers of verification results: JSON, Markdown, HTML, LaTeX, JUnit XML."""
