@@ -45,6 +45,8 @@ class Claim:
     ``vectors`` maps each vector variable to its component symbols; ``parameters``
     are the free scalar symbols; ``domain`` holds relations on them (SymPy
     relationals, ``Ne``, ``Or``); ``atoms`` the conjunction asserted.
+    ``sufficient=False`` marks a claim that is only a necessary condition of its axiom:
+    a violation refutes the axiom, but proving the claim proves nothing.
     """
     axiom: str
     family: str
@@ -54,6 +56,7 @@ class Claim:
     domain: tuple[sp.Basic, ...]
     atoms: tuple[Atom, ...]
     statement: str = ""
+    sufficient: bool = True
     notes: tuple[str, ...] = field(default=())
 
     @property

@@ -7,12 +7,13 @@ hold, constants, fixed points) the engine derives from the expression.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
 import sympy as sp
 
-from .vector import instantiate, is_componentwise
+from .vector import components, instantiate, is_componentwise
 
 __all__ = ["Parameter", "Family", "KINDS", "FamilyError"]
 
@@ -63,6 +64,8 @@ class Family:
     schedule: sp.Expr | None = None
     student: object | None = None
     source: str = "catalogue"
+    anchor: sp.Expr = sp.Symbol("p", positive=True)
+    fixed_vectors: tuple[tuple[str, tuple], ...] = ()
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
@@ -70,7 +73,8 @@ class Family:
             raise FamilyError(f"family {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
         if not self.classes or any(int(k) < 2 for k in self.classes):
             raise FamilyError(f"family {self.name!r}: classes must be integers >= 2, got {self.classes}")
-        unknown = {s.name for s in self.map.free_symbols} - set(self.vectors) - {
+        used = self.map.free_symbols | (self.anchor.free_symbols if self.kind == "meta-teacher" else set())
+        unknown = {s.name for s in used} - set(self.vectors) - set(self.fixed) - {
             p.name for p in self.parameters}
         if unknown:
             raise FamilyError(f"family {self.name!r}: map uses undeclared names {sorted(unknown)}")
@@ -78,12 +82,26 @@ class Family:
     # --- the variables --------------------------------------------------------------
     @property
     def vectors(self) -> tuple[str, ...]:
-        """Names of the vector variables the map may use, inputs first."""
+        """Names of the vector variables the claims quantify over, inputs first
+        (vectors fixed to exact values are not variables)."""
         if self.kind == "softening":
-            return ("x",)
-        if self.kind == "aggregation":
-            return tuple(f"p{k}" for k in range(1, self.teachers + 1))
-        return ("p",) + self.students
+            names = ("x",)
+        elif self.kind == "aggregation":
+            names = tuple(f"p{k}" for k in range(1, self.teachers + 1))
+        else:
+            names = self.anchor_inputs + self.students
+        return tuple(n for n in names if n not in self.fixed)
+
+    @property
+    def anchor_inputs(self) -> tuple[str, ...]:
+        """The vectors the anchor is built from (``p``, or teachers ``p1..pM``)."""
+        return tuple(sorted(s.name for s in self.anchor.free_symbols
+                            if s.name == "p" or (s.name[:1] == "p" and s.name[1:].isdigit())))
+
+    @property
+    def fixed(self) -> dict[str, tuple]:
+        """Vectors fixed to exact values (e.g. the anchor of a kernel family)."""
+        return {name: tuple(sp.Rational(v) for v in values) for name, values in self.fixed_vectors}
 
     @property
     def students(self) -> tuple[str, ...]:
@@ -137,9 +155,28 @@ class Family:
     def componentwise(self) -> bool:
         return is_componentwise(self.expr)
 
+    @property
+    def all_vectors(self) -> tuple[str, ...]:
+        return self.vectors + tuple(self.fixed)
+
+    def _fix(self, exprs: list[sp.Expr], classes: int) -> list[sp.Expr]:
+        if not self.fixed:
+            return exprs
+        mapping = {}
+        for name, values in self.fixed.items():
+            if len(values) != classes:
+                raise FamilyError(f"family {self.name!r}: vector {name} has {len(values)} "
+                                  f"classes, the check is at K={classes}")
+            mapping.update(zip(components(name, classes), values))
+        return [e.xreplace(mapping) for e in exprs]
+
     def at(self, classes: int) -> list[sp.Expr]:
         """The map's ``classes`` components in the symbols ``p_0, q_0, ...``."""
-        return instantiate(self.expr, self.vectors, classes)
+        return self._fix(instantiate(self.expr, self.all_vectors, classes), classes)
+
+    def anchor_at(self, classes: int) -> list[sp.Expr]:
+        """The anchor's components (meta-teacher families)."""
+        return self._fix(instantiate(self.anchor.subs(self.fixed_values), self.all_vectors, classes), classes)
 
     def with_values(self, values: dict[str, sp.Rational]) -> "Family":
         """The same family with some parameters fixed (``--at alpha=3/10``)."""
@@ -151,7 +188,14 @@ class Family:
                 params.append(p)
         missing = set(values) - {p.name for p in self.parameters}
         if missing:
-            raise FamilyError(f"family {self.name!r} has no parameter {sorted(missing)}")
-        return Family(self.name, self.kind, self.map, tuple(params), self.classes,
-                      self.constraints, self.doc, self.reference, self.schedule,
-                      self.student, self.source, dict(self.extra))
+            raise FamilyError(f"family {self.name!r} has no parameter {sorted(missing)}; "
+                              f"it has {[p.name for p in self.parameters]}")
+        fixed = dataclasses.replace(self, parameters=tuple(params))
+        for p in params:
+            if p.name in values:
+                for rel in p.domain:
+                    if rel.subs(fixed.fixed_values) is sp.false:
+                        raise FamilyError(f"family {self.name!r}: {p.name}={values[p.name]} "
+                                          f"is outside its domain ({rel})")
+        fixed.domain  # raises when a constraint fails at the fixed values
+        return fixed

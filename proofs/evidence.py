@@ -72,15 +72,17 @@ class Witness:
 
 @dataclass(frozen=True)
 class Proved:
+    """``classes``: the ``K`` the proof covers -- one, several, or ``None`` (every K)."""
     method: str
     steps: tuple[Step, ...] = ()
-    classes: int | None = None
+    classes: int | tuple[int, ...] | None = None
     smt: str | None = None
     status: str = field(default=PROVED, init=False)
 
     def to_json(self) -> dict:
+        classes = list(self.classes) if isinstance(self.classes, tuple) else self.classes
         out = {"status": self.status, "method": self.method,
-               "classes": self.classes, "steps": [s.to_json() for s in self.steps]}
+               "classes": classes, "steps": [s.to_json() for s in self.steps]}
         if self.smt is not None:
             out["smt2"] = self.smt
         return out

@@ -1,0 +1,184 @@
+"""The command line: a thin layer over the library API.
+
+    distillproof verify [FAMILY|SPEC.toml ...]   verify families (default: the catalogue)
+    distillproof list                            families and axioms
+    distillproof replay FAMILY AXIOM k=v ...     re-check a witness exactly
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+DEFAULT_OUT = "distillproof-out"
+
+
+def _fail(message: str, code: int = 2):
+    click.echo(f"distillproof: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _parse_at(items) -> dict:
+    from fractions import Fraction
+    out = {}
+    for item in items:
+        for part in item.split(","):
+            name, sep, value = part.partition("=")
+            if not sep or not name.strip():
+                _fail(f"--at expects name=value (an exact number like 3/10), got {part!r}")
+            try:
+                out[name.strip()] = Fraction(value.strip())
+            except (ValueError, ZeroDivisionError):
+                _fail(f"--at {name.strip()}: {value.strip()!r} is not an exact number (write 3/10 or 0.3)")
+    return out
+
+
+def _parse_classes(text):
+    if text is None:
+        return None
+    try:
+        ks = tuple(sorted({int(k) for k in text.split(",")}))
+    except ValueError:
+        _fail(f"--classes expects integers like 2,3, got {text!r}")
+    if any(k < 2 or k > 8 for k in ks):
+        _fail(f"--classes must lie between 2 and 8 for the exact checks, got {text!r}")
+    return ks
+
+
+def _resolve(refs, at):
+    from ..axioms.family import FamilyError
+    from .api import resolve_family
+    try:
+        families = [resolve_family(r) for r in refs] if refs else None
+        if families is None:
+            from ..axioms.catalogue import catalogue
+            families = catalogue()
+        if at:
+            families = [f.with_values({k: v for k, v in at.items()
+                                       if k in {p.name for p in f.parameters}}) for f in families]
+            unknown = set(at) - {p.name for f in families for p in f.parameters}
+            if unknown:
+                _fail(f"--at names no parameter of these families: {sorted(unknown)}")
+        return families
+    except (KeyError, FamilyError, ValueError, OSError) as exc:
+        _fail(str(exc).strip('"'))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="distillproof")
+def main():
+    """distillproof: is an iterative knowledge-distillation scheme mathematically sound?
+
+    Every axiom of an operator family is proved (with its proof), refuted (with an
+    exact, certified, replayable witness) or unknown (with the reason).
+    Start with `distillproof verify` (the whole built-in catalogue) or
+    `distillproof verify my_family.toml`.
+    """
+
+
+@main.command()
+@click.argument("families", nargs=-1)
+@click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
+              help="Fix parameters to exact values, e.g. --at alpha=3/10 (repeatable).")
+@click.option("--classes", metavar="K[,K..]", help="Numbers of classes for the exact checks (default: each family's own).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="What to print on standard output.")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=DEFAULT_OUT, show_default=True,
+              help="Directory for the report files (report.md, results.json).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the numeric search.")
+@click.option("--timeout", "timeout_ms", type=click.IntRange(100, 600000), default=4000, show_default=True,
+              help="Solver time limit per query, in milliseconds (a timeout is 'unknown').")
+@click.option("--samples", type=click.IntRange(10, 10**6), default=2000, show_default=True,
+              help="Points sampled per claim by the numeric search.")
+@click.option("--axiom", "axioms", multiple=True, metavar="ID", help="Check only these axioms (repeatable).")
+@click.option("--fail-on", type=click.Choice(["never", "refuted", "unknown"]), default="never", show_default=True,
+              help="Exit with status 1 when some verdict is refuted (or refuted/unknown): for CI.")
+def verify(families, at, classes, fmt, out, seed, timeout_ms, samples, axioms, fail_on):
+    """Verify FAMILIES (catalogue names or TOML specs; default: the whole catalogue).
+
+    Prints a verdict table (families x axioms), writes report.md and results.json to
+    --out, and says where they are.  A refuted axiom is a result, not an error: the
+    exit status is 0 unless --fail-on says otherwise.
+    """
+    from .api import Settings, verify as run
+    chosen = _resolve(families, _parse_at(at))
+    settings = Settings(seed=seed, timeout_ms=timeout_ms, samples=samples,
+                        classes=_parse_classes(classes))
+    if axioms:
+        from ..axioms.registry import get_axiom
+        for a in axioms:
+            try:
+                get_axiom(a)
+            except KeyError as exc:
+                _fail(str(exc).strip('"'))
+    from ._progress import progress_bar
+    with progress_bar(chosen, axioms, enabled=fmt == "text") as tick:
+        result = run(chosen, settings=settings, axioms=axioms or None, progress=tick)
+    data = result.to_json()
+    from ..reports.data import dumps
+    from ..reports.markdown import render_markdown
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(dumps(data), encoding="utf-8")
+    (out_dir / "report.md").write_text(render_markdown(data), encoding="utf-8")
+    if fmt == "json":
+        click.echo(dumps(data), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_markdown(data), nl=False)
+    else:
+        from ._table import print_table
+        print_table(data)
+        click.echo(f"\nReport: {out_dir / 'report.md'}\nJSON:   {out_dir / 'results.json'}")
+    statuses = {r["status"] for f in data["families"] for r in f["results"]}
+    if fail_on == "refuted" and "refuted" in statuses or (
+            fail_on == "unknown" and statuses & {"refuted", "unknown"}):
+        sys.exit(1)
+
+
+@main.command(name="list")
+def list_():
+    """List the built-in families and the axioms."""
+    from ..axioms.catalogue import catalogue
+    from ..axioms.registry import axioms_for
+    click.echo("Families (distillproof verify NAME):")
+    for f in catalogue():
+        params = ", ".join(p.name if p.value is None else f"{p.name}={p.value}" for p in f.parameters)
+        click.echo(f"  {f.name:<26} {f.kind:<13} {f.map}" + (f"   [{params}]" if params else ""))
+    click.echo("\nAxioms:")
+    for a in axioms_for():
+        click.echo(f"  {a.id:<5} {a.applies_to:<13} {a.nature:<15} {a.name}: {a.statement}")
+
+
+@main.command()
+@click.argument("family")
+@click.argument("axiom")
+@click.argument("values", nargs=-1, required=True)
+@click.option("--classes", type=int, required=True, help="The number of classes of the witness.")
+def replay(family, axiom, values, classes):
+    """Re-check a witness exactly: VALUES are name=v1,v2,.. for vectors and name=v for
+    parameters, exact rationals (as printed in a report).  Exit 0 when the violation is
+    confirmed, 1 when the point does not violate the axiom."""
+    from .api import resolve_family
+    from .engine import replay as run
+    try:
+        fam = resolve_family(family)
+        parsed = {}
+        for item in values:
+            name, sep, v = item.partition("=")
+            if not sep:
+                _fail(f"expected name=value, got {item!r}")
+            parts = v.split(",")
+            parsed[name] = parts if len(parts) > 1 else parts[0]   # vectors have K >= 2 entries
+        witness = run(fam, axiom, parsed, classes)
+    except (KeyError, ValueError, ZeroDivisionError) as exc:
+        _fail(str(exc).strip('"'))
+    if witness is None:
+        click.echo(f"not a counterexample: {axiom} holds at this point (or the point is outside the domain)")
+        sys.exit(1)
+    click.echo(f"confirmed: {axiom} fails for {fam.name} at K={classes}: {witness.atom}; "
+               f"value {witness.value} (certified by {witness.certified_by})")
+
+
+if __name__ == "__main__":
+    main()
