@@ -68,8 +68,39 @@ def s4(family, k):
                            "parameters": tuple(s for s in c.parameters if s != t)})]
 
 
+def _power_exponent(family):
+    """``e(T)`` when the map is ``normalize(x**e(T))``, else ``None``."""
+    from .vector import normalize
+    expr = family.expr
+    if not isinstance(expr, normalize):
+        return None
+    g = sp.powsimp(expr.args[0], force=True)
+    x = sp.Symbol("x", positive=True)
+    if isinstance(g, sp.Pow) and g.base == x and not g.exp.has(x):
+        return g.exp
+    return None
+
+
 def s5(family, k):
-    return []   # limits: decided by the symbolic stage
+    """At ``T -> oo`` with ``normalize(x**e(T))`` and ``e -> c`` finite, the limit is
+    ``normalize(x**c)``: it must be uniform for every ``x`` (an algebraic claim when ``c``
+    is rational).  The full statement is proved by the symbolic stage."""
+    e = _power_exponent(family)
+    if e is None:
+        return []
+    t = _temperature(family).symbol
+    tp = sp.Symbol("Tp", positive=True)
+    c = sp.limit(e.subs(t, tp), tp, sp.oo)
+    if not (c.is_Rational and c != 0):
+        return []
+    x = list(components("x", k))
+    powered = [xi ** c for xi in x]
+    total = sp.Add(*powered)
+    atoms = [Atom(pi / total - sp.Rational(1, k), "==", f"component {i} of lim_(T->oo) F_T x is 1/K")
+             for i, pi in enumerate(powered)]
+    c_ = claim("S5", family, k, ("x",), atoms, sufficient=False,
+               statement=f"lim_(T->oo) F_T x = normalize(x**{c}) is uniform")
+    return [c_.__class__(**{**c_.__dict__, "domain": (), "parameters": ()})]
 
 
 _A = dict(applies_to=KIND, source="Flouro & Chadwick, Sparse-KD, §3", applicable=_needs_t)

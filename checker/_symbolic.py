@@ -208,15 +208,11 @@ def _s4(family):
 
 
 def _s5(family):
-    body = _body(family)
+    from ..axioms.softening import _power_exponent
+    e = _power_exponent(family)
     t = sp.Symbol("T", real=True)
-    x = _scalar("x")
-    if body is None or not body[1]:
+    if e is None:
         return None
-    g = sp.powsimp(body[0], force=True)
-    if not (isinstance(g, sp.Pow) and g.base == x and not g.exp.has(x)):
-        return None
-    e = g.exp
     tp = sp.Symbol("Tp", positive=True)
     at_inf = sp.limit(e.subs(t, tp), tp, sp.oo)
     at_zero = sp.limit(e.subs(t, tp), tp, 0, "+")
@@ -227,6 +223,27 @@ def _s5(family):
         Step("limits", "e -> 0 as T -> oo and e -> +oo as T -> 0+", (("limits", "sympy"),)),
         Step("lemma", "x^e/sum x^e tends to the uniform distribution on the support as e -> 0 "
              "and to the uniform distribution on the argmax as e -> +oo"),
+    ))
+
+
+def _s3(family):
+    """``F = normalize(x**e)``: ``dH/de = -e Var_F(log x)``, so ``dH/dT = -e e'(T) Var_F(log x)
+    >= 0`` wherever ``e > 0`` and ``e' <= 0`` on the domain (Jaynes; the Gibbs family)."""
+    from ..axioms.softening import _power_exponent
+    e = _power_exponent(family)
+    if e is None:
+        return None
+    t = sp.Symbol("T", real=True)
+    de = sp.diff(e, t)
+    steps, why = parameter_conditions(family, [Atom(e, ">", f"e(T) = {e} > 0"),
+                                               Atom(-de, ">=", f"e'(T) = {de} <= 0")])
+    if steps is None:
+        return None
+    return Proved("sympy + z3 (Gibbs family, every K)", (
+        Step("power form", f"F_T(x) = normalize(x**e), e = {e}"),
+        Step("entropy derivative", "dH/de = -e Var_F(log x) for the Gibbs family F ∝ exp(e log x)"),
+        *steps,
+        Step("conclusion", "dH/dT = (dH/de) e'(T) = -e e'(T) Var_F(log x) >= 0"),
     ))
 
 
@@ -270,6 +287,7 @@ _ALL_K = {
     "A5w": lambda f: _homogeneous(f, f.vectors, same=True),
     "S4": _s4,
     "S5": _s5,
+    "S3": _s3,
 }
 
 
