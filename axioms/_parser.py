@@ -8,51 +8,45 @@ Python's precedences)::
     sum       := term (('+' | '-') term)*
     term      := unary (('*' | '/' | '@') unary)*
     unary     := ('-' | '+')* power
-    power     := postfix ['**' unary]       (right-associative: 2**3**2 = 2**9)
+    power     := postfix ['**' unary]       right-associative: 2**3**2 = 2**9
     postfix   := NAME '(' sum ')'           a function, exactly one argument
                | NAME '[' INTEGER ']'       a vector component (allow_index only)
                | atom
     atom      := NUMBER | NAME | '(' sum ')' | matrix
-    matrix    := '[' row (',' row)* ']'     row := '[' sum (',' sum)* ']'
+    matrix    := '[' row (',' row)* ']'     row := '[' sum (',' sum)* ']', exact numbers
     NUMBER    := digits ['.' digits]        exact: "0.3" is 3/10, "1/2" a division
     NAME      := [A-Za-z_][A-Za-z0-9_]*     ASCII only
 
 Names: ``scalars`` become ``Symbol(name, real=True)`` (the catalogue's parameters),
-``vectors`` ``Symbol(name, positive=True)`` (read componentwise, see
-:mod:`distillproof.axioms.vector`), ``x[i]`` the component ``Symbol("x_i",
-positive=True)`` of :func:`~distillproof.axioms.vector.components`; ``matrices`` are
-constant ``ImmutableMatrix``es usable only as ``W @ v`` (``MatVec(W, v)``) or
-``W @ V`` (their exact product).  Functions: ``log exp sqrt`` and the vector
-operations ``normalize``, ``sum`` (:class:`vsum`) and ``softmax``.
+``vectors`` ``Symbol(name, positive=True)``, ``x[i]`` the component
+``Symbol("x_i", positive=True)`` of :func:`~distillproof.axioms.vector.components`;
+``matrices`` (constant) serve only in ``W @ v`` (``MatVec(W, v)``) or ``W @ V``.
+Functions: ``log exp sqrt``, and ``normalize sum softmax`` of a vector expression.
 
 Limits, checked before SymPy sees anything big:
 
-* :data:`MAX_LENGTH` characters of text, :data:`MAX_NODES` parse nodes,
-  :data:`MAX_DEPTH` levels of brackets plus ``**`` towers (brackets are pre-scanned,
-  so 10,000-deep nesting never reaches the recursive parser);
-* number literals: at most :data:`MAX_LITERAL_DIGITS` digits before and after the
-  point (no ``1e5`` notation);
-* an exponent is an exact rational with numerator and denominator at most
-  :data:`MAX_EXPONENT` in size, or an expression in scalar parameters
-  (``alpha``, ``1 - alpha``, ``1/r``) whose numbers obey the same bound;
-  ``9**9**9`` fails on the inner exponent ``387420489`` before anything is raised
-  to it;
-* every exact number formed by folding fits :data:`MAX_CONSTANT_BITS` bits (checked
-  *before* a numeric power or ``exp`` is evaluated), and every power left in the
-  result (after SymPy combines ``(p**a)**b`` or ``p**a * p**b``) has a numeric
-  exponent within :data:`MAX_EXPONENT`;
-* the value must be real and finite (no ``1/0``, ``log(0)``, ``sqrt(-1)``).
+* :data:`MAX_LENGTH` characters, :data:`MAX_NODES` nodes, :data:`MAX_DEPTH` levels of
+  brackets, calls and ``**`` (brackets are pre-scanned: 10,000-deep nesting never
+  reaches the recursive parser); :data:`MAX_LITERAL_DIGITS` digits before and after
+  the point of a literal (no ``1e5``);
+* an exponent is an exact rational, or an expression in scalar parameters (``alpha``,
+  ``1/r``); numbers in it are at most :data:`MAX_EXPONENT` in numerator and
+  denominator, so ``9**9**9`` fails on the inner ``387420489`` before any power;
+* exact numbers formed by folding fit :data:`MAX_CONSTANT_BITS` bits, checked *before*
+  a numeric power or ``exp`` is evaluated (also numbers SymPy may split off a
+  symbolic exponent: ``2**(N - r) * 2**r``); powers SymPy merges (``p**a * p**b``)
+  stay within :data:`MAX_EXPONENT`; values are real and finite (no ``1/0``).
+
+SymPy builds over placeholder symbols *without* assumptions (with ``positive=True``
+its automatic evaluation can spend seconds in ``real_roots`` of a degree-64
+polynomial); :func:`_swap` puts the real symbols in at the end, unevaluated.
 
 Every rejection is a :class:`SpecError` naming the line and column.
-
-SymPy builds the expression over placeholder symbols *without* assumptions: with
-``positive=True`` its automatic evaluation asks sign questions that can run
-``real_roots`` on a degree-64 polynomial for many seconds.  The placeholders are
-swapped for the real symbols at the end, rebuilding with ``evaluate=False``.
 """
 from __future__ import annotations
 
 import math
+import re
 
 import sympy as sp
 from sympy.core.add import _addsort
@@ -60,16 +54,15 @@ from sympy.core.mul import _mulsort
 
 from .vector import MatVec, normalize, softmax, vsum
 
-__all__ = [
-    "SpecError", "parse_expression", "FUNCTIONS", "MAX_LENGTH", "MAX_DEPTH",
-    "MAX_NODES", "MAX_LITERAL_DIGITS", "MAX_EXPONENT", "MAX_CONSTANT_BITS", "MAX_INDEX",
-]
+__all__ = ["SpecError", "parse_expression", "FUNCTIONS", "MAX_LENGTH", "MAX_DEPTH",
+           "MAX_NODES", "MAX_LITERAL_DIGITS", "MAX_EXPONENT", "MAX_CONSTANT_BITS",
+           "MAX_INDEX"]
 
 MAX_LENGTH = 2000         # characters of expression text
-MAX_DEPTH = 50            # nested brackets + ``**`` levels
-MAX_NODES = 500           # numbers, names, operators, calls, matrix entries
-MAX_LITERAL_DIGITS = 12   # digits before, and after, the decimal point of a literal
-MAX_EXPONENT = 64         # |numerator|, denominator of a numeric exponent
+MAX_DEPTH = 50            # nested brackets, calls and ``**``
+MAX_NODES = 500           # numbers, names, operators, matrix entries
+MAX_LITERAL_DIGITS = 12   # digits before, and after, the point of a number literal
+MAX_EXPONENT = 64         # |numerator|, denominator of numbers in exponents
 MAX_CONSTANT_BITS = 1024  # size of any exact number formed by constant folding
 MAX_INDEX = 64            # x[i] needs 0 <= i < MAX_INDEX
 
@@ -77,15 +70,15 @@ FUNCTIONS = {"log": sp.log, "exp": sp.exp, "sqrt": sp.sqrt,
              "normalize": normalize, "sum": vsum, "softmax": softmax}
 RELATIONS = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=": sp.Ne}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
-_TWO_CHAR = {"**", "<=", ">=", "==", "!="}
-_ONE_CHAR = set("+-*/@()[],<>")
+_TOKEN = re.compile(r"(?P<space>[ \t\r\n]+)|(?P<num>[0-9]+(?:\.[0-9]+)?)"
+                    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+                    r"|(?P<op>\*\*|<=|>=|==|!=|[-+*/@()\[\],<>])")
 _HINTS = {
-    ".": "attribute access is not allowed (write decimals as 0.5)",
-    "=": "'=' is not allowed (compare with ==; keyword arguments are not allowed)",
+    "=": "'=' is not allowed (compare with ==; no keyword arguments)",
     "^": "'^' is not allowed; write powers with **",
     "'": "strings are not allowed", '"': "strings are not allowed",
     ":": "':' is not allowed (no lambdas, slices or walrus)",
-    "%": "'%' is not allowed", "!": "'!' is not allowed (use != for 'not equal')",
+    "!": "'!' is not allowed (use != for 'not equal')",
 }
 _BAD = (sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I)
 
@@ -118,86 +111,65 @@ class _Parser:
         self.nodes = self.depth = self.i = 0
         self.toks: list[tuple[str, str, int]] = []
 
-    # --- errors and positions ---------------------------------------------------------
     def error(self, message: str, offset: int) -> SpecError:
         before = self.text[:max(0, min(offset, len(self.text)))]
-        newlines = before.count("\n")
-        if newlines == 0:
+        if "\n" not in before:
             return SpecError(message, self.where, self.line0, self.col0 + len(before))
-        return SpecError(message, self.where, self.line0 + newlines,
+        return SpecError(message, self.where, self.line0 + before.count("\n"),
                          len(before) - before.rfind("\n"))
-
-    def allowed(self) -> str:
-        names = sorted(self.vectors) + sorted(self.scalars) + sorted(self.matrices)
-        return ", ".join(names + list(FUNCTIONS))
 
     # --- lexing -----------------------------------------------------------------------
     def tokenize(self) -> None:
-        text, n, i = self.text, len(self.text), 0
-        while i < n:
-            c = text[i]
-            if c in " \t\r\n":
-                i += 1
-            elif not c.isascii():
-                raise self.error(f"non-ASCII character {c!r} (U+{ord(c):04X}) is not allowed", i)
-            elif c.isdigit():
-                j = i
-                while j < n and text[j].isdigit():
-                    j += 1
-                if j + 1 < n and text[j] == "." and text[j + 1].isdigit():
-                    j += 1
-                    while j < n and text[j].isdigit():
-                        j += 1
-                if j < n and (text[j].isalpha() or text[j] == "_"):
-                    hint = ("exponent notation like 1e5 is not allowed; write 10**5"
-                            if text[j] in "eE" else "a number cannot be followed by a name; "
-                            "write the * explicitly")
-                    raise self.error(hint, j)
-                self.toks.append(("num", text[i:j], i))
-                i = j
-            elif c.isalpha() or c == "_":
-                j = i
-                while j < n and text[j].isascii() and (text[j].isalnum() or text[j] == "_"):
-                    j += 1
-                self.toks.append(("name", text[i:j], i))
-                i = j
-            elif text[i:i + 2] in _TWO_CHAR:
-                self.toks.append(("op", text[i:i + 2], i))
-                i += 2
-            elif c in _ONE_CHAR:
-                self.toks.append(("op", c, i))
-                i += 1
-            else:
-                hint = _HINTS.get(c, f"character {c!r} is not allowed")
-                raise self.error(hint, i)
-        self.toks.append(("end", "", n))
+        text, i = self.text, 0
+        while i < len(text):
+            m = _TOKEN.match(text, i)
+            if m is None:
+                c = text[i]
+                if not c.isascii():
+                    message = f"non-ASCII character {c!r} (U+{ord(c):04X}) is not allowed"
+                elif c == ".":
+                    decimal = text[i - 1:i].isdigit() or text[i + 1:i + 2].isdigit()
+                    message = ("write decimals with digits on both sides, like 0.5" if decimal
+                               else "attribute access is not allowed")
+                else:
+                    message = _HINTS.get(c, f"character {c!r} is not allowed")
+                raise self.error(message, i)
+            kind, i = m.lastgroup, m.end()
+            if kind == "num" and re.match(r"[A-Za-z_]", text[i:i + 1]):
+                raise self.error("exponent notation like 1e5 is not allowed; write 10**5"
+                                 if text[i] in "eE" else "a number cannot be followed by a "
+                                 "name; write the * explicitly", i)
+            if kind != "space":
+                self.toks.append((kind, m.group(), m.start()))
+        self.toks.append(("end", "", len(text)))
 
     def check_brackets(self) -> None:
         """Balance and depth, before any recursion."""
         stack: list[tuple[str, int]] = []
         for kind, tok, pos in self.toks:
-            if tok in "([" and kind == "op":
+            if kind == "op" and tok in ("(", "["):
                 stack.append((tok, pos))
                 if len(stack) > MAX_DEPTH:
                     raise self.error(f"nesting deeper than {MAX_DEPTH} levels", pos)
-            elif tok in ")]" and kind == "op":
+            elif kind == "op" and tok in (")", "]"):
                 if not stack:
                     raise self.error(f"unmatched {tok!r}", pos)
                 opening, _ = stack.pop()
                 if {"(": ")", "[": "]"}[opening] != tok:
                     raise self.error(f"{tok!r} does not match {opening!r}", pos)
         if stack:
-            opening, pos = stack[-1]
-            raise self.error(f"{opening!r} is never closed", pos)
+            raise self.error(f"{stack[-1][0]!r} is never closed", stack[-1][1])
 
-    # --- token helpers ----------------------------------------------------------------
+    # --- tokens -----------------------------------------------------------------------
     def peek(self) -> tuple[str, str, int]:
         return self.toks[self.i]
+    def at(self, *ops: str) -> bool:
+        kind, tok, _ = self.toks[self.i]
+        return kind == "op" and tok in ops
 
     def take(self) -> tuple[str, str, int]:
-        tok = self.toks[self.i]
         self.i += 1
-        return tok
+        return self.toks[self.i - 1]
 
     def expect(self, op: str) -> int:
         kind, tok, pos = self.take()
@@ -207,26 +179,31 @@ class _Parser:
 
     @staticmethod
     def describe(kind: str, tok: str) -> str:
-        return "end of text" if kind == "end" else f"{tok!r}"
+        return "end of text" if kind == "end" else repr(tok)
 
     def count(self, pos: int) -> None:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise self.error(f"expression has more than {MAX_NODES} nodes", pos)
 
+    def enter(self, pos: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"nesting deeper than {MAX_DEPTH} levels", pos)
+
     # --- checked construction ---------------------------------------------------------
     def build(self, pos: int, fn, *args):
-        """``fn(*args)``, with SymPy's own errors turned into positioned ones, and the
-        value required to be finite, real and of bounded size."""
+        """``fn(*args)`` for non-matrix ``args``, SymPy's errors turned into positioned
+        ones; the value must be finite, real and of bounded size."""
+        for a in args:
+            if isinstance(a, sp.MatrixBase):
+                raise self.error("a matrix can only be applied to a vector, as W @ q", pos)
         try:
             out = fn(*args)
-        except SpecError:
-            raise
-        except (TypeError, ValueError, ArithmeticError, AttributeError, NotImplementedError) as e:
+        except (TypeError, ValueError, ArithmeticError, AttributeError,
+                NotImplementedError) as e:
             raise self.error(f"invalid operation: {e}", pos) from None
-        if isinstance(out, sp.MatrixBase):
-            return out
-        if isinstance(out, sp.Basic) and out.has(*_BAD):
+        if out.has(*_BAD):
             raise self.error("the value is not a finite real number (division by zero, "
                              "log(0), sqrt of a negative, ...)", pos)
         if isinstance(out, sp.Rational) and _bits(out) > MAX_CONSTANT_BITS:
@@ -235,257 +212,217 @@ class _Parser:
             raise self.error("the value is not a real number", pos)
         return out
 
-    def scalar(self, value, pos: int, what: str):
-        if isinstance(value, sp.MatrixBase):
-            raise self.error(f"a matrix cannot be used as {what}; apply it to a vector "
-                             "with @", pos)
-        return value
+    def magnitude_bits(self, value, pos: int) -> int:
+        """Bits of a constant: of numerator/denominator when rational, else
+        ``|log2|value||`` read off a 15-digit binary float (no overflow)."""
+        if isinstance(value, sp.Rational):
+            return _bits(value)
+        approx = value.evalf(15)
+        if not isinstance(approx, sp.Float):
+            raise self.error(f"cannot evaluate the constant {value}", pos)
+        _, man, exp, bc = approx._mpf_
+        return 1 if not man else abs(exp + bc) + 2
 
     def power(self, base, exponent, pos: int):
-        base, exponent = self.scalar(base, pos, "a base"), self.scalar(exponent, pos, "an exponent")
+        if isinstance(exponent, sp.MatrixBase):
+            raise self.error("a matrix cannot be an exponent", pos)
         names = {s.name for s in exponent.free_symbols}
         if names & (self.vectors | self.components):
             raise self.error("an exponent may use scalar parameters only, not vectors", pos)
-        if not names:
-            if not isinstance(exponent, sp.Rational):
-                raise self.error(f"exponent {exponent} is not an exact rational number", pos)
-            if abs(exponent.p) > MAX_EXPONENT or exponent.q > MAX_EXPONENT:
-                raise self.error(f"exponent {exponent} too large: numerator and denominator "
-                                 f"must be at most {MAX_EXPONENT}", pos)
-            if not base.free_symbols:
-                size = self.magnitude_bits(base, pos) * abs(exponent.p)
-                if size > MAX_CONSTANT_BITS:
-                    raise self.error(f"power would exceed {MAX_CONSTANT_BITS} bits", pos)
-        elif _largest(exponent) > MAX_EXPONENT:
-            raise self.error(f"numbers in a symbolic exponent must be at most {MAX_EXPONENT} "
-                             "in numerator and denominator", pos)
-        elif not base.free_symbols:
-            # SymPy splits numbers off symbolic exponents (2**(N - r) * 2**r == 2**N)
-            if self.magnitude_bits(base, pos) * _largest(exponent) > MAX_CONSTANT_BITS:
-                raise self.error(f"a number in this exponent could raise {base} beyond "
-                                 f"{MAX_CONSTANT_BITS} bits", pos)
+        if not names and not isinstance(exponent, sp.Rational):
+            raise self.error(f"exponent {exponent} is not an exact rational number", pos)
+        if _largest(exponent) > MAX_EXPONENT:
+            raise self.error(f"exponent {exponent} too large: numbers in an exponent must "
+                             f"be at most {MAX_EXPONENT} in numerator and denominator", pos)
+        if not isinstance(base, sp.MatrixBase) and not base.free_symbols:
+            # numeric power, or numbers SymPy may split off (2**(N - r) * 2**r == 2**N)
+            factor = abs(exponent.p) if not names else _largest(exponent)
+            if self.magnitude_bits(base, pos) * factor > MAX_CONSTANT_BITS:
+                raise self.error(f"power would exceed {MAX_CONSTANT_BITS} bits", pos)
         return self.build(pos, sp.Pow, base, exponent)
 
-    def approx(self, value, pos: int) -> sp.Float:
-        """A 15-digit value of a constant (every constant here is of bounded size)."""
-        v = value.evalf(15)
-        if not isinstance(v, sp.Float):
-            raise self.error(f"cannot evaluate the constant {value}", pos)
-        return v
-
-    def magnitude_bits(self, value, pos: int) -> int:
-        """Bits of a constant: of its numerator/denominator when rational, else of
-        ``|log2|value||``, read off the binary float without overflow."""
-        if isinstance(value, sp.Rational):
-            return _bits(value)
-        _, man, exp, bc = self.approx(value, pos)._mpf_
-        return 1 if not man else abs(exp + bc) + 2
-
-    def enter(self, pos: int) -> None:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise self.error(f"nesting deeper than {MAX_DEPTH} levels", pos)
-
-    # --- grammar ----------------------------------------------------------------------
-    def parse(self):
-        first = self.parse_sum()
-        kind, tok, pos = self.peek()
-        if self.allow_relations:
-            if tok not in RELATIONS or kind != "op":
-                if kind == "end":
-                    raise self.error("expected a relation (<, <=, >, >=, ==, !=)", pos)
-                raise self.error(f"unexpected {self.describe(kind, tok)}", pos)
-            out, left = [], first
-            while kind == "op" and tok in RELATIONS:
-                self.take()
-                self.count(pos)
-                right = self.parse_sum()
-                self.scalar(left, pos, "a side of a relation")
-                self.scalar(right, pos, "a side of a relation")
-                out.append(self.relation(tok, left, right, pos))
-                left = right
-                kind, tok, pos = self.peek()
-            result = tuple(out)
-        else:
-            if kind == "op" and tok in RELATIONS:
-                raise self.error(f"relations ({tok}) are not allowed here", pos)
-            result = self.scalar(first, 0, "a result")
-        if kind != "end":
-            raise self.error(f"unexpected {self.describe(kind, tok)}"
-                             + ("; relations are allowed only at the top level"
-                                if tok in RELATIONS else ""), pos)
-        return result
-
-    def relation(self, op: str, left, right, pos: int):
-        """``left op right``; a number on the left is moved to the right, as Python
-        does for ``0 < alpha`` (``alpha > 0``), so the catalogue's forms come out."""
-        if left.is_number and not right.is_number:
-            op, left, right = _FLIP.get(op, op), right, left
-        # SymPy decides a comparison of numbers; others stay unevaluated (deciding them
-        # can take SymPy's assumption system a long time on odd input)
-        evaluate = bool(left.is_number and right.is_number)
-        return self.build(pos, lambda a, b: RELATIONS[op](a, b, evaluate=evaluate), left, right)
-
-    def parse_sum(self):
-        left = self.parse_term()
-        while True:
-            kind, tok, pos = self.peek()
-            if kind != "op" or tok not in "+-":
-                return left
-            self.take()
-            self.count(pos)
-            right = self.parse_term()
-            self.scalar(left, pos, "an operand of +/-")
-            self.scalar(right, pos, "an operand of +/-")
-            left = self.build(pos, sp.Add, left, right if tok == "+" else -right)
-
-    def parse_term(self):
-        left = self.parse_unary()
-        while True:
-            kind, tok, pos = self.peek()
-            if kind != "op" or tok not in ("*", "/", "@"):
-                return left
-            self.take()
-            self.count(pos)
-            right = self.parse_unary()
-            if tok == "@":
-                left = self.matmul(left, right, pos)
-                continue
-            self.scalar(left, pos, f"an operand of {tok}")
-            self.scalar(right, pos, f"an operand of {tok}")
-            if tok == "*":
-                left = self.build(pos, sp.Mul, left, right)
-            else:
-                left = self.build(pos, sp.Mul, left, self.power(right, sp.Integer(-1), pos))
-
-    def matmul(self, left, right, pos: int):
-        if not isinstance(left, sp.MatrixBase):
-            raise self.error("the left operand of @ must be a matrix", pos)
-        if isinstance(right, sp.MatrixBase):
-            if left.shape[1] != right.shape[0]:
-                raise self.error(f"matrix shapes {left.shape} and {right.shape} do not "
-                                 "match", pos)
-            product = sp.ImmutableMatrix(left * right)
-            if any(_bits(e) > MAX_CONSTANT_BITS for e in product):
-                raise self.error(f"matrix entry larger than {MAX_CONSTANT_BITS} bits", pos)
-            return product
-        if not self.vectorial(right):
-            raise self.error("the right operand of @ must be a vector or a matrix", pos)
-        return self.build(pos, MatVec, left, right)
-
-    def parse_unary(self):
-        signs = []
-        while self.peek()[0] == "op" and self.peek()[1] in "+-":
-            kind, tok, pos = self.take()
-            self.count(pos)
-            signs.append((tok, pos))
-        value = self.parse_power()
-        for tok, pos in reversed(signs):
-            if tok == "-":
-                value = self.build(pos, sp.Mul, sp.Integer(-1),
-                                   self.scalar(value, pos, "an operand of -"))
-        return value
-
-    def parse_power(self):
-        base = self.parse_postfix()
-        kind, tok, pos = self.peek()
-        if kind == "op" and tok == "**":
-            self.take()
-            self.count(pos)
-            self.enter(pos)
-            exponent = self.parse_unary()
-            self.depth -= 1
-            return self.power(base, exponent, pos)
-        return base
-
-    def parse_postfix(self):
-        kind, tok, pos = self.peek()
-        if kind != "name":
-            return self.parse_atom()
-        self.take()
-        self.count(pos)
-        after_kind, after, after_pos = self.peek()
-        if after_kind == "op" and after == "(":
-            if tok not in FUNCTIONS:
-                if tok in self.scalars | self.vectors | set(self.matrices):
-                    raise self.error(f"{tok!r} is not a function; write the * explicitly", pos)
-                raise self.unknown(tok, pos)
-            self.take()
-            self.enter(after_pos)
-            args = [] if self.peek()[1] == ")" else [self.parse_sum()]
-            while self.peek()[0] == "op" and self.peek()[1] == ",":
-                self.take()
-                args.append(self.parse_sum())
-            self.expect(")")
-            self.depth -= 1
-            if len(args) != 1:
-                raise self.error(f"{tok}() takes exactly 1 argument ({len(args)} given)", pos)
-            return self.call(tok, self.scalar(args[0], pos, "an argument"), pos)
-        value = self.name(tok, pos)
-        if after_kind == "op" and after == "[":
-            if not self.allow_index:
-                raise self.error("indexing is not allowed here", after_pos)
-            if tok not in self.vectors:
-                raise self.error(f"only a vector can be indexed, not {tok!r}", after_pos)
-            self.take()
-            k, idx, ipos = self.take()
-            if k != "num" or not idx.isdigit() or len(idx) > 3 or int(idx) >= MAX_INDEX:
-                raise self.error(f"an index must be an integer 0..{MAX_INDEX - 1}", ipos)
-            self.expect("]")
-            return self.symbol(f"{tok}_{int(idx)}", component=True)
-        return value
-
-    def vectorial(self, value) -> bool:
-        return bool({s.name for s in value.free_symbols} & (self.vectors | self.components))
-
     def call(self, fn: str, arg, pos: int):
+        if isinstance(arg, sp.MatrixBase):
+            raise self.error(f"{fn}() of a matrix; apply it to a vector, as W @ q", pos)
         if fn in ("normalize", "sum", "softmax") and not self.vectorial(arg):
             raise self.error(f"the argument of {fn} must be a vector expression", pos)
         if fn == "sqrt":
             return self.power(arg, sp.Rational(1, 2), pos)
         if fn == "exp" and not arg.free_symbols:
-            if abs(self.approx(arg, pos)) > MAX_CONSTANT_BITS * math.log(2):
+            if abs(arg.evalf(15)) > MAX_CONSTANT_BITS * math.log(2):
                 raise self.error(f"exp of a constant beyond {MAX_CONSTANT_BITS} bits", pos)
-        elif fn == "exp":
-            # exp(N*log(2) - r) * exp(r) == 2**N: bound N against the logs' arguments
+        elif fn == "exp":  # exp(N*log(2) - r) * exp(r) == 2**N
             logs = [self.magnitude_bits(g.args[0], pos) for g in arg.atoms(sp.log)
                     if not g.free_symbols]
             if logs and max(logs) * _largest(arg) > MAX_CONSTANT_BITS:
-                raise self.error(f"exp of a possible power beyond {MAX_CONSTANT_BITS} bits", pos)
+                raise self.error(f"exp of a possible power beyond {MAX_CONSTANT_BITS} bits",
+                                 pos)
         return self.build(pos, FUNCTIONS[fn], arg)
 
-    def name(self, tok: str, pos: int):
-        if tok in FUNCTIONS:
-            raise self.error(f"{tok} is a function; call it as {tok}(...)", pos)
-        if tok in self.vectors or tok in self.scalars:
-            return self.symbol(tok)
-        if tok in self.matrices:
-            return self.matrices[tok]
-        raise self.unknown(tok, pos)
+    def relation(self, op: str, left, right, pos: int):
+        """``left op right``.  A number on the left moves right, as Python does for
+        ``0 < alpha`` (``alpha > 0``), so the catalogue's forms come out; only
+        comparisons of numbers are evaluated."""
+        if not isinstance(left, sp.MatrixBase) and left.is_number and not (
+                isinstance(right, sp.MatrixBase) or right.is_number):
+            op, left, right = _FLIP.get(op, op), right, left
+        evaluate = all(getattr(a, "is_number", False) for a in (left, right))
+        return self.build(pos, lambda a, b: RELATIONS[op](a, b, evaluate=evaluate),
+                          left, right)
+
+    def matmul(self, left, right, pos: int):
+        if not isinstance(left, sp.MatrixBase):
+            raise self.error("the left operand of @ must be a matrix", pos)
+        if not isinstance(right, sp.MatrixBase):
+            if not self.vectorial(right):
+                raise self.error("the right operand of @ must be a vector or a matrix", pos)
+            return MatVec(left, right)
+        if left.shape[1] != right.shape[0]:
+            raise self.error(f"matrix shapes {left.shape} and {right.shape} differ", pos)
+        product = sp.ImmutableMatrix(left * right)
+        if any(_bits(e) > MAX_CONSTANT_BITS for e in product):
+            raise self.error(f"matrix entry larger than {MAX_CONSTANT_BITS} bits", pos)
+        return product
+
+    def vectorial(self, value) -> bool:
+        return bool({s.name for s in value.free_symbols} & (self.vectors | self.components))
 
     def symbol(self, name: str, component: bool = False) -> sp.Symbol:
         """A placeholder without assumptions, recorded with the symbol it stands for."""
         if component:
             self.components.add(name)
-        final = sp.Symbol(name, real=True) if name in self.scalars else sp.Symbol(
-            name, positive=True)
-        self.final[sp.Symbol(name)] = final
+        self.final[sp.Symbol(name)] = (sp.Symbol(name, real=True) if name in self.scalars
+                                       else sp.Symbol(name, positive=True))
         return sp.Symbol(name)
 
     def finish(self, value):
-        """Swap the placeholders for the real symbols without re-evaluating (see
-        :func:`parse_expression`), and bound every power in the result."""
         if isinstance(value, tuple):
             return tuple(self.finish(v) for v in value)
+        if isinstance(value, sp.MatrixBase):
+            raise self.error("the result is a matrix; apply it to a vector, as W @ q", 0)
         for e in sp.preorder_traversal(value):
             if isinstance(e, sp.Pow) and isinstance(e.exp, sp.Rational) and (
-                    abs(e.exp.p) > MAX_EXPONENT or e.exp.q > MAX_EXPONENT):
+                    _largest(e.exp) > MAX_EXPONENT):
                 raise self.error(f"the result contains {e}, an exponent beyond "
                                  f"{MAX_EXPONENT}", 0)
         return _swap(value, self.final)
 
-    def unknown(self, tok: str, pos: int) -> SpecError:
-        return self.error(f"unknown name {tok!r}; allowed names: {self.allowed()}", pos)
+    # --- grammar ----------------------------------------------------------------------
+    def parse(self):
+        first = self.parse_sum()
+        kind, tok, pos = self.peek()
+        if not self.allow_relations and self.at(*RELATIONS):
+            raise self.error(f"relations ({tok}) are not allowed here", pos)
+        if self.allow_relations and not self.at(*RELATIONS):
+            raise self.error("expected a relation (<, <=, >, >=, ==, !=)" if kind == "end"
+                             else f"unexpected {self.describe(kind, tok)}", pos)
+        out, left = [], first
+        while self.at(*RELATIONS):
+            _, op, pos = self.take()
+            self.count(pos)
+            right = self.parse_sum()
+            out.append(self.relation(op, left, right, pos))
+            left = right
+        kind, tok, pos = self.peek()
+        if kind != "end":
+            raise self.error(f"unexpected {self.describe(kind, tok)}", pos)
+        return tuple(out) if self.allow_relations else first
+
+    def parse_sum(self):
+        left = self.parse_term()
+        while self.at("+", "-"):
+            _, op, pos = self.take()
+            self.count(pos)
+            right = self.parse_term()
+            left = self.build(pos, lambda a, b: a + b if op == "+" else a - b, left, right)
+        return left
+
+    def parse_term(self):
+        left = self.parse_unary()
+        while self.at("*", "/", "@"):
+            _, op, pos = self.take()
+            self.count(pos)
+            right = self.parse_unary()
+            if op == "@":
+                left = self.matmul(left, right, pos)
+            elif op == "*":
+                left = self.build(pos, sp.Mul, left, right)
+            else:
+                left = self.build(pos, sp.Mul, left, self.power(right, sp.Integer(-1), pos))
+        return left
+
+    def parse_unary(self):
+        signs = []
+        while self.at("+", "-"):
+            _, op, pos = self.take()
+            self.count(pos)
+            signs.append((op, pos))
+        value = self.parse_power()
+        for op, pos in reversed(signs):
+            if op == "-":
+                value = self.build(pos, sp.Mul, sp.Integer(-1), value)
+        return value
+
+    def parse_power(self):
+        base = self.parse_postfix()
+        if not self.at("**"):
+            return base
+        _, _, pos = self.take()
+        self.count(pos)
+        self.enter(pos)
+        exponent = self.parse_unary()
+        self.depth -= 1
+        return self.power(base, exponent, pos)
+
+    def parse_postfix(self):
+        kind, name, pos = self.peek()
+        if kind != "name":
+            return self.parse_atom()
+        self.take()
+        self.count(pos)
+        if self.at("("):
+            return self.parse_call(name, pos)
+        if self.at("["):
+            return self.parse_index(name, pos)
+        if name in FUNCTIONS:
+            raise self.error(f"{name} is a function; call it as {name}(...)", pos)
+        if name in self.vectors or name in self.scalars:
+            return self.symbol(name)
+        if name in self.matrices:
+            return self.matrices[name]
+        raise self.unknown(name, pos)
+
+    def unknown(self, name: str, pos: int) -> SpecError:
+        allowed = sorted(self.vectors) + sorted(self.scalars) + sorted(self.matrices)
+        return self.error(f"unknown name {name!r}; allowed names: "
+                          f"{', '.join(allowed + list(FUNCTIONS))}", pos)
+
+    def parse_call(self, name: str, pos: int):
+        if name not in FUNCTIONS:
+            if name in self.scalars | self.vectors | set(self.matrices):
+                raise self.error(f"{name!r} is not a function; write the * explicitly", pos)
+            raise self.unknown(name, pos)
+        self.enter(self.expect("("))
+        args = [] if self.at(")") and self.take() else self.items(")", self.parse_sum)
+        self.depth -= 1
+        if len(args) != 1:
+            raise self.error(f"{name}() takes exactly 1 argument ({len(args)} given)", pos)
+        return self.call(name, args[0], pos)
+
+    def parse_index(self, name: str, npos: int):
+        pos = self.expect("[")
+        if not self.allow_index:
+            raise self.error("indexing is not allowed here", pos)
+        if name not in self.vectors:
+            if name not in self.scalars | set(self.matrices) | set(FUNCTIONS):
+                raise self.unknown(name, npos)
+            raise self.error(f"only a vector can be indexed, not {name!r}", pos)
+        kind, idx, ipos = self.take()
+        if kind != "num" or not idx.isdigit() or int(idx[-3:]) >= MAX_INDEX or len(
+                idx.lstrip("0")) > 3:
+            raise self.error(f"an index must be an integer 0..{MAX_INDEX - 1}", ipos)
+        self.expect("]")
+        return self.symbol(f"{name}_{int(idx)}", component=True)
 
     def parse_atom(self):
         kind, tok, pos = self.take()
@@ -500,12 +437,12 @@ class _Parser:
             self.enter(pos)
             value = self.parse_sum()
             self.depth -= 1
-            kind2, tok2, pos2 = self.peek()
-            if not (kind2 == "op" and tok2 == ")"):
-                what = ("tuples are not allowed" if tok2 == "," else
-                        "relations are allowed only at the top level" if tok2 in RELATIONS
-                        else f"expected ')', found {self.describe(kind2, tok2)}")
-                raise self.error(what, pos2)
+            if not self.at(")"):
+                kind, tok, pos = self.peek()
+                raise self.error("tuples are not allowed" if tok == "," else
+                                 "relations are allowed only at the top level"
+                                 if tok in RELATIONS else
+                                 f"expected ')', found {self.describe(kind, tok)}", pos)
             self.take()
             return value
         if kind == "op" and tok == "[":
@@ -513,27 +450,26 @@ class _Parser:
         raise self.error(f"expected a number, a name or '(', found {self.describe(kind, tok)}",
                          pos)
 
+    def items(self, close: str, item) -> list:
+        """``item (',' item)* close``."""
+        out = [item()]
+        while self.at(","):
+            self.take()
+            out.append(item())
+        self.expect(close)
+        return out
+
     def parse_matrix(self, start: int):
         self.enter(start)
-        rows = []
-        while True:
-            rpos = self.expect("[")
-            row = [self.entry()]
-            while self.peek()[1] == ",":
-                self.take()
-                row.append(self.entry())
-            self.expect("]")
-            if rows and len(row) != len(rows[0]):
-                raise self.error("matrix rows have different lengths", rpos)
-            rows.append(row)
-            if self.peek()[1] != ",":
-                break
-            self.take()
-        self.expect("]")
+        rows = self.items("]", self.row)
         self.depth -= 1
-        if len(rows) != len(rows[0]):
-            raise self.error(f"matrix must be square, got {len(rows)}x{len(rows[0])}", start)
+        if any(len(row) != len(rows) for row in rows):
+            raise self.error("a matrix must be square, with rows of equal length", start)
         return sp.ImmutableMatrix(rows)
+
+    def row(self) -> list:
+        self.expect("[")
+        return self.items("]", self.entry)
 
     def entry(self):
         pos = self.peek()[2]
@@ -545,9 +481,9 @@ class _Parser:
 
 
 def _swap(expr, final: dict):
-    """``expr`` with its symbols replaced, rebuilt without evaluation; sums and products
-    get SymPy's canonical argument order for the new symbols (it depends on their
-    assumptions), so the result equals the same expression written in Python."""
+    """``expr`` with the placeholders replaced, rebuilt without evaluation; sums and
+    products get SymPy's canonical argument order for the new symbols (it depends on
+    their assumptions), so the result equals the same expression written in Python."""
     if isinstance(expr, sp.Symbol):
         return final.get(expr, expr)
     if expr.is_Atom or isinstance(expr, sp.MatrixBase) or not expr.free_symbols:
@@ -567,16 +503,16 @@ def parse_expression(text: str, *, scalars: set[str], vectors: set[str],
                      allow_relations: bool = False, allow_index: bool = False):
     """Parse untrusted ``text`` into SymPy by the grammar of this module's docstring.
 
-    ``line``/``column`` are where ``text`` starts in its file; errors report positions
-    inside the text relative to them.  Returns a SymPy expression; with
+    ``line``/``column`` are where ``text`` starts in its file (errors count from
+    there, across the newlines of ``text``).  Returns a SymPy expression; with
     ``allow_relations`` the text must be a (chained) comparison and the result is a
     ``tuple`` of SymPy relationals, one per comparison operator (``0 < a < 1`` gives
-    ``(0 < a, a < 1)``; a comparison SymPy decides outright is ``sympy.true`` or
-    ``sympy.false``).  Raises :class:`SpecError` on anything else.
+    ``(a > 0, a < 1)``).  Comparisons of two numbers are decided (``sympy.true`` or
+    ``sympy.false``); others are left unevaluated.  Raises :class:`SpecError`.
     """
     matrices = {k: sp.ImmutableMatrix(v) for k, v in (matrices or {}).items()}
-    clash = (set(scalars) & set(vectors)) | ((set(scalars) | set(vectors)) & set(matrices)) | (
-        (set(scalars) | set(vectors) | set(matrices)) & set(FUNCTIONS))
+    groups = [set(scalars), set(vectors), set(matrices), set(FUNCTIONS)]
+    clash = {n for i, a in enumerate(groups) for b in groups[i + 1:] for n in a & b}
     if clash:
         raise ValueError(f"names declared twice: {sorted(clash)}")
     parser = _Parser(text if isinstance(text, str) else "", scalars, vectors, matrices,

@@ -177,9 +177,9 @@ def nt(family, k):
     identity = _sum_of_squared_coefficients([mi - qi for mi, qi in zip(m, free_q)], free_q, others)
     constant = _sum_of_squared_coefficients([sp.diff(mi, qj) for mi in m for qj in free_q], free_q, others)
     if identity is None or constant is None:
-        # not rational: only the symbolic extremes are decided
-        identity = sp.Integer(0) if all(sp.simplify(mi - qi) == 0 for mi, qi in zip(m, free_q)) else None
-        constant = sp.Integer(0) if all(sp.simplify(sp.diff(mi, qj)) == 0 for mi in m for qj in free_q) else None
+        # not rational: only the plain extremes are decided (M is q, or M has no q)
+        identity = sp.Integer(0) if all(sp.expand(mi - qi) == 0 for mi, qi in zip(m, free_q)) else None
+        constant = sp.Integer(0) if not any(set(free_q) & mi.free_symbols for mi in m) else None
         atoms = [Atom(e, ">", lbl) for e, lbl in ((identity, "q -> M(p,q) is not the identity"),
                                                     (constant, "q -> M(p,q) is not constant")) if e is not None]
         return [claim("NT", family, k, _inputs(family), atoms, sufficient=False)] if atoms else []

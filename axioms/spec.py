@@ -25,6 +25,10 @@ r"""Family specs: a TOML file in, a :class:`~distillproof.axioms.family.Family` 
     [student]                          # optional: the student family S, by constraints on x
     where = ["x[0]*x[3] == x[1]*x[2]"]
     classes = [4]                      # default: the family's classes
+    name = "independence 2x2"          # optional, and so is doc
+
+A spec with *only* a ``[student]`` table (then ``classes`` is required) declares a
+student family on its own, for ``verify --student``: :func:`parse_student_spec`.
 
 Names in the map, by kind: *meta-teacher* ``p`` (anchor), ``q`` or ``q1..q8`` (students,
 most recent first); *aggregation* ``p1..p8`` (teachers), with weights ``w1..w8``
@@ -58,14 +62,15 @@ from ._parser import FUNCTIONS, MAX_LITERAL_DIGITS, SpecError, parse_expression
 from .family import KINDS, Family, FamilyError, Parameter
 from .vector import MatVec, components
 
-__all__ = ["load_spec", "parse_spec", "SpecError", "MAX_SPEC_CHARS", "MAX_CLASSES"]
+__all__ = ["load_spec", "parse_spec", "parse_student_spec", "load_student_spec", "SpecError",
+           "MAX_SPEC_CHARS", "MAX_CLASSES"]
 
 MAX_SPEC_CHARS = 100_000
 MAX_CLASSES = 8
 Z3_TIMEOUT_MS = 2000
 KEYS = {"family": {"name", "kind", "classes", "doc", "reference", "constraints"},
         "parameters": None, "matrices": None, "map": {"value"}, "schedule": None,
-        "student": {"where", "classes"}}
+        "student": {"where", "classes", "name", "doc"}}
 VECTORS = {"meta-teacher": {"p", "q"} | {f"q{k}" for k in range(1, MAX_CLASSES + 1)},
            "aggregation": {f"p{k}" for k in range(1, MAX_CLASSES + 1)},
            "softening": {"x"}}
@@ -157,16 +162,19 @@ class _Source:
         return offsets[n] if n < len(offsets) else self.value(table, key)
 
 
-def _satisfiable(relations: list[sp.Basic]) -> bool | None:
+def _satisfiable(relations: list[sp.Basic], focus: set | None = None) -> bool | None:
     """Whether some real point satisfies every relation: True, False, or None (unknown).
 
-    Relations are split into groups that share no parameter; each group is decided on
-    its own, by ``solveset`` when it has one parameter, else by Z3.  A positive symbol
-    (a vector component) becomes a real one with an explicit ``> 0``."""
-    positive = {s for r in relations for s in getattr(r, "free_symbols", ()) if s.is_positive}
-    if positive:
-        real = {s: sp.Dummy(s.name, real=True) for s in positive}
-        relations = [r.xreplace(real) for r in relations] + [d > 0 for d in real.values()]
+    Relations are evaluated over real symbols (a positive one, a vector component,
+    becomes real with an explicit ``> 0``) and split into groups sharing no symbol.
+    A group in one symbol with rational relations of degree <= 4 is decided by
+    ``solveset``; any other by Z3 (polynomial, rational powers; 2 s limit).  With
+    ``focus``, only the groups using one of those (real) symbols are decided."""
+    positive = {s for r in relations for s in r.free_symbols if s.is_positive}
+    real = {s: sp.Dummy(s.name, real=True) for s in positive}
+    relations = [type(r)(r.lhs.xreplace(real), r.rhs.xreplace(real))
+                 if isinstance(r, sp.Rel) else r for r in relations]
+    relations += [d > 0 for d in real.values()]
     groups: list[tuple[set, list]] = []
     for r in relations:
         if r is sp.true:
@@ -178,36 +186,38 @@ def _satisfiable(relations: list[sp.Basic]) -> bool | None:
             groups.remove(g)
             symbols, rels = symbols | g[0], g[1] + rels
         groups.append((symbols, rels))
-    verdicts = [_decide(rels, symbols) for symbols, rels in groups]
+    verdicts = [_decide(rels, symbols) for symbols, rels in groups
+                if focus is None or symbols & focus]
     return False if False in verdicts else None if None in verdicts else True
 
 
+def _low_degree(relation, s) -> bool:
+    e = relation.lhs - relation.rhs
+    if not e.is_rational_function(s):
+        return False
+    num, den = sp.fraction(sp.together(e))
+    return sp.degree(num, s) <= 4 and sp.degree(den, s) <= 4
+
+
 def _decide(relations, symbols) -> bool | None:
-    if not symbols:
+    if not symbols or not all(isinstance(r, sp.Rel) for r in relations):
         return None
-    if len(symbols) == 1:
-        (s,) = symbols
-        exprs = [r.lhs - r.rhs for r in relations if isinstance(r, sp.Rel)]
-        # solveset on small or rational relations only: it has no time limit
-        if len(exprs) == len(relations) and all(
-                e.is_rational_function(s) or sp.count_ops(e) <= 12 for e in exprs):
-            try:
-                solution = sp.S.Reals
-                for r in relations:
-                    part = sp.solveset(r, s, sp.S.Reals)
-                    if isinstance(part, sp.ConditionSet):
-                        raise NotImplementedError
-                    solution = sp.Intersection(solution, part)
-                if solution.is_empty is not None:
-                    return not solution.is_empty
-            except Exception:  # noqa: BLE001 -- undecided here; try Z3
-                pass
+    (s, *others) = symbols
+    if not others and all(_low_degree(r, s) for r in relations):
+        try:
+            solution = sp.S.Reals
+            for r in relations:
+                solution = sp.Intersection(solution, sp.solveset(r, s, sp.S.Reals))
+            if not solution.has(sp.ConditionSet) and solution.is_empty is not None:
+                return not solution.is_empty
+        except Exception:  # noqa: BLE001 -- undecided here; Z3 next
+            pass
     return _z3_satisfiable(relations, symbols)
 
 
 def _z3_satisfiable(relations, symbols) -> bool | None:
     import z3
-    names = {s: z3.Real(s.name) for s in symbols}
+    names = {s: z3.Real(f"{s.name}!{i}") for i, s in enumerate(symbols)}
     side: list = []
 
     def power(b, n: int):
@@ -241,12 +251,12 @@ def _z3_satisfiable(relations, symbols) -> bool | None:
            sp.Equality: lambda a, b: a == b, sp.Unequality: lambda a, b: a != b}
     try:
         formulas = [ops[type(r)](enc(r.lhs), enc(r.rhs)) for r in relations]
-    except (NotImplementedError, KeyError):
+        solver = z3.Solver()
+        solver.set("timeout", Z3_TIMEOUT_MS)
+        solver.add(*formulas, *side)
+        verdict = solver.check()
+    except (NotImplementedError, KeyError, z3.Z3Exception):
         return None
-    solver = z3.Solver()
-    solver.set("timeout", Z3_TIMEOUT_MS)
-    solver.add(*formulas, *side)
-    verdict = solver.check()
     return True if verdict == z3.sat else False if verdict == z3.unsat else None
 
 
@@ -381,7 +391,7 @@ class _Builder:
                     raise self.fail(f"the domain of {name} does not mention {name}",
                                     "parameters", name)
                 params.append(Parameter(symbol, tuple(r for r in domain if r is not sp.true)))
-                self.check_nonempty(params, [], f"the domain of {name} is empty",
+                self.check_nonempty(params, [], {symbol}, f"the domain of {name} is empty",
                                     "parameters", name)
             elif isinstance(value, str):
                 fixed = self.expr(value, "parameters", name, scalars=set(), vectors=set())
@@ -395,11 +405,13 @@ class _Builder:
                                 "parameters", name)
         return tuple(params)
 
-    def check_nonempty(self, params, constraints, message, table, key, offset=None):
+    def check_nonempty(self, params, constraints, focus, message, table, key, offset=None):
+        """Fail with ``message`` when the free parameters' domains and the constraints
+        so far leave no point; only the part linked to ``focus`` is (re)decided."""
         fixed = {p.symbol: p.value for p in params if p.value is not None}
         relations = [r.subs(fixed) for p in params if p.value is None for r in p.domain]
         relations += [r.subs(fixed) for r in constraints]
-        verdict = _satisfiable(relations)
+        verdict = _satisfiable(relations, focus)
         if verdict is False:
             raise self.fail(message, table, key, offset)
         if verdict is None:
@@ -433,8 +445,9 @@ class _Builder:
             if any(r.subs(fixed) is sp.false for r in rels):
                 raise self.fail(f"constraint {text!r} is false", offset=offset)
             out += rels
-            self.check_nonempty(params, out, f"constraint {text!r} leaves no admissible "
-                                "parameters (with the domains declared)", None, None, offset)
+            self.check_nonempty(params, out, set().union(*(r.free_symbols for r in rels)),
+                                f"constraint {text!r} leaves no admissible parameters "
+                                "(with the domains declared)", None, None, offset)
         return tuple(out)
 
     def schedule(self, params):
@@ -482,11 +495,53 @@ class _Builder:
                 raise self.fail(f"student constraint {text!r} leaves no point of the open "
                                 f"simplex (K = {k})", offset=offset)
         extra["student_classes"] = student_classes
+        for key in ("name", "doc"):
+            if not isinstance(table.get(key, ""), str):
+                raise self.fail(f"{key} must be a string", "student", key)
+        if table.get("name", "").strip():
+            extra["student_name"] = table["name"].strip()
         return tuple(out)
 
 
 def parse_spec(text: str, where: str) -> Family:
     """The family of the TOML spec ``text``; ``where`` names it in error messages."""
+    return _Builder(_Source(text, where), _toml(text, where)).build()
+
+
+def parse_student_spec(text: str, where: str) -> dict:
+    """A spec that declares only a student family (``[student]`` with ``name``,
+    ``classes``, ``where`` and optional ``doc``): ``{"name", "doc", "classes",
+    "where"}``, the relations parsed as in a family spec.  A full family spec is
+    accepted too; its ``[student]`` table is what is read."""
+    data = _toml(text, where)
+    builder = _Builder(_Source(text, where), data)
+    if "family" in data:
+        fam = builder.build()
+        if fam.student is None:
+            raise builder.fail("this spec has no [student] table")
+        return {"name": fam.extra.get("student_name", f"student of {fam.name}"),
+                "doc": data["student"].get("doc", ""), "where": fam.student,
+                "classes": fam.extra["student_classes"]}
+    for key in data:
+        if key != "student":
+            raise builder.fail(f"a student-only spec has just a [student] table; found "
+                               f"{key!r} (a family spec needs [family] and [map])", key)
+    table = builder.table("student", required=True)
+    if "classes" not in table:
+        raise builder.fail("[student] needs classes = [K, ...] in a student-only spec",
+                           "student")
+    extra: dict = {}
+    relations = builder.student(None, extra)
+    return {"name": extra.get("student_name", where), "doc": table.get("doc", ""),
+            "where": relations, "classes": extra["student_classes"]}
+
+
+def load_student_spec(source: str | pathlib.Path, *, where: str | None = None) -> dict:
+    """:func:`parse_student_spec` of a path (or of TOML text when ``where`` is given)."""
+    return parse_student_spec(*_read(source, where))
+
+
+def _toml(text: str, where: str) -> dict:
     if not isinstance(text, str):
         raise SpecError(f"expected TOML text, got {type(text).__name__}", where)
     if len(text) > MAX_SPEC_CHARS:
@@ -500,14 +555,19 @@ def parse_spec(text: str, where: str) -> Family:
         raise SpecError(f"TOML syntax: {message}", where, line, column) from None
     except (RecursionError, MemoryError):
         raise SpecError("TOML nested too deeply", where) from None
-    return _Builder(_Source(text, where), data).build()
+    return data
 
 
 def load_spec(source: str | pathlib.Path, *, where: str | None = None) -> Family:
     """The family of a spec: ``source`` is a path, or TOML text when ``where`` is given
     (a :class:`pathlib.Path` is always read, ``where`` then only labels it)."""
+    return parse_spec(*_read(source, where))
+
+
+def _read(source, where) -> tuple[str, str]:
+    """``(text, label)`` of a spec path, or of TOML text when ``where`` is given."""
     if where is not None and not isinstance(source, pathlib.Path):
-        return parse_spec(source, where)
+        return source, where
     path = pathlib.Path(source)
     label = where or str(path)
     try:
@@ -518,4 +578,4 @@ def load_spec(source: str | pathlib.Path, *, where: str | None = None) -> Family
         raise SpecError(f"cannot read the spec: {e.strerror or e}", label) from None
     except UnicodeDecodeError as e:
         raise SpecError(f"the spec is not UTF-8 ({e.reason} at byte {e.start})", label) from None
-    return parse_spec(text, label)
+    return text, label

@@ -51,52 +51,111 @@ def parameter_conditions(family, atoms: list[Atom], *, timeout_ms: int = 5000):
                                                     "z3: unsat"),)) for a in atoms), None
 
 
+def _bounds(r, params):
+    """``(symbol, lower, upper, strict)`` for a relation bounding one parameter by a number."""
+    if isinstance(r, (sp.StrictGreaterThan, sp.GreaterThan)):
+        r = (sp.StrictLessThan if isinstance(r, sp.StrictGreaterThan) else sp.LessThan)(r.rhs, r.lhs)
+    if isinstance(r, (sp.StrictLessThan, sp.LessThan)):
+        strict = isinstance(r, sp.StrictLessThan)
+        if r.rhs in params and r.lhs.is_number:
+            return r.rhs, r.lhs, None, strict
+        if r.lhs in params and r.rhs.is_number:
+            return r.lhs, None, r.rhs, strict
+    return None
+
+
+def _domain_facts(claim: Claim) -> tuple[dict, list[str]]:
+    """Substitutions the domain justifies, for SymPy's sign rules, and what they say.
+
+    * a parameter with ``0 < a < 1`` becomes ``1/(1+u)`` with ``u > 0`` (a bijection of
+      the open unit interval onto the positive reals; then ``a`` and ``1 - a`` are
+      visibly positive);
+    * a parameter bounded below by ``0`` (strictly) becomes a positive symbol;
+    * a linear equality among parameters is solved for its last parameter (``w2 = 1 - w1``).
+    """
+    params = set(claim.parameters)
+    low, high = {}, {}
+    for r in claim.domain:
+        b = _bounds(r, params)
+        if b is None:
+            continue
+        sym, lo, hi, strict = b
+        if lo is not None and (lo > 0 or (lo == 0 and strict)):
+            low[sym] = True
+        if hi is not None and hi <= 1 and strict:
+            high[sym] = hi == 1
+    subs, notes = {}, []
+    for sym in sorted(low, key=lambda s: s.name):
+        if high.get(sym):
+            u = sp.Symbol(f"u_{sym.name}", positive=True)
+            subs[sym] = 1 / (1 + u)
+            notes.append(f"{sym} = 1/(1+{u}) with {u} > 0 (0 < {sym} < 1)")
+        else:
+            subs[sym] = sp.Symbol(sym.name, positive=True)
+            notes.append(f"{sym} > 0")
+    for r in claim.domain:
+        if isinstance(r, sp.Eq) and r.free_symbols <= params:
+            expr = r.lhs - r.rhs
+            syms = sorted(expr.free_symbols, key=lambda x: x.name)
+            if sp.Poly(expr, *syms).total_degree() == 1:
+                solved = sp.solve(expr, syms[-1])
+                if len(solved) == 1:
+                    subs[syms[-1]] = solved[0].xreplace(subs)
+                    notes.append(f"{syms[-1]} = {solved[0]}")
+    return subs, notes
+
+
 def prove_identity(claim: Claim) -> Proved | None:
     """Every atom holds by SymPy alone: ``== 0`` atoms simplify to 0 (after eliminating
-    the last component of each vector by ``sum = 1``), ``>``/``>=`` atoms are positive
-    (nonnegative) by SymPy's assumptions (vector components are positive symbols)."""
+    the last component of each vector by ``sum = 1`` and solving linear parameter
+    equalities), ``>``/``>=`` atoms are positive (nonnegative) by SymPy's sign rules
+    (vector components are positive symbols; parameters bounded below by 0 too)."""
     if not claim.atoms or not claim.sufficient:
         return None
-    if any(isinstance(r, sp.Eq) for r in claim.domain):
+    vector_syms = {c for comps in claim.vectors.values() for c in comps}
+    if any(isinstance(r, sp.Eq) and r.free_symbols & vector_syms for r in claim.domain):
         return None
+    facts, notes = _domain_facts(claim)
     elim = {}
     for comps in claim.vectors.values():
         elim[comps[-1]] = 1 - sp.Add(*comps[:-1])
     steps = []
     for a in claim.atoms:
-        e = a.expr
+        e = a.expr.xreplace(facts)
         if a.rel == "==" and (_is_zero(e) or _is_zero(e.xreplace(elim))):
             steps.append(Step("identity", f"{a.label}", (("expression simplifies to 0", "sympy"),)))
-        elif a.rel == ">" and e.is_positive is True:
-            steps.append(Step("sign", a.label, (("positive by sign rules on positive inputs", "sympy"),)))
-        elif a.rel == ">=" and e.is_nonnegative is True:
-            steps.append(Step("sign", a.label, (("nonnegative by sign rules on positive inputs", "sympy"),)))
+        elif a.rel == ">" and (e.is_positive or _together(e).is_positive):
+            steps.append(Step("sign", a.label, (("positive by sign rules", "sympy: " + "; ".join(["inputs > 0"] + notes)),)))
+        elif a.rel == ">=" and (e.is_nonnegative or _together(e).is_nonnegative):
+            steps.append(Step("sign", a.label, (("nonnegative by sign rules", "sympy: " + "; ".join(["inputs > 0"] + notes)),)))
         else:
             return None
     return Proved(method="sympy", steps=tuple(steps), classes=claim.classes)
 
 
-def polynomial_form(claim: Claim) -> Claim:
-    """The same claim with each rational atom ``N/D rel 0`` written ``N*D rel 0`` (same
-    sign wherever ``D != 0``; ``D != 0`` joins the domain: the claim is about points
-    where the map is defined).  Helps the nonlinear solver; atoms that are not rational
-    are kept as they are."""
-    atoms, extra = [], []
-    syms = claim.symbols
-    for a in claim.atoms:
-        e = a.expr
-        if e.is_rational_function(*syms) and not e.is_polynomial(*syms):
-            num, den = sp.fraction(sp.cancel(sp.together(e)))
-            if den.is_positive is not True:
-                extra.append(sp.Ne(den, 0))
-                num = sp.expand(num * den) if a.rel != "==" else num
-            atoms.append(Atom(num, a.rel, a.label))
-        else:
-            atoms.append(a)
-    return Claim(**{**claim.__dict__, "atoms": tuple(atoms), "domain": claim.domain + tuple(extra)})
+def _together(e):
+    try:
+        return sp.together(e)
+    except (TypeError, ValueError, RecursionError):
+        return e
+
+
+def _surely_nonzero(e) -> bool:
+    """A float evaluation at a fixed generic point is clearly nonzero: ``e`` is not an
+    identity, so there is no point asking ``simplify`` (only a filter, never a proof)."""
+    import random
+    rng = random.Random(1)
+    point = {s: sp.Float(rng.uniform(0.15, 0.45)) for s in e.free_symbols}
+    try:
+        v = complex(e.xreplace(point).evalf(30))
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return False
+    return abs(v) > 1e-8
 
 
 def _is_zero(e) -> bool:
+    if _surely_nonzero(e):
+        return False
     try:
         e = sp.powsimp(sp.together(e), force=False)
         return sp.simplify(e) == 0
@@ -247,44 +306,130 @@ def _s3(family):
     ))
 
 
-def _mt5(family):
-    """Convexity argument: ``f(alpha) = KL(p || M_alpha)`` is convex when ``M`` is affine
-    in ``alpha`` (KL is convex in its second argument) or ``M ∝ exp(affine in alpha)``
-    (``f`` = affine + log-sum-exp of affine functions); ``f >= 0`` and ``f(1) = 0``, so a
-    convex ``f`` is non-increasing on ``[0, 1]``."""
-    body = _body(family)
-    if body is None or family.anchor != _scalar("p") or len(family.students) != 1:
-        return None
-    g, normalized = body
-    a = sp.Symbol("alpha", real=True)
-    p, q = _scalar("p"), _scalar(family.students[0])
+def _convex_descent(g, normalized, s, target, start):
+    """Steps proving ``s -> KL(target || M_s)`` non-increasing on ``[0, 1]``, where
+    ``M_s = g`` (or ``normalize(g)``) componentwise, or ``None``.
+
+    Convexity argument: ``f(s) = KL(target || M_s)`` is convex when ``M`` is affine in
+    ``s`` (KL is convex in its second argument) or ``M ∝ exp(affine in s)`` (``f`` =
+    affine + log-sum-exp of affine functions); ``f >= 0`` and ``f(1) = 0`` (``M_1 =
+    target``), so a convex ``f`` is non-increasing on ``[0, 1]``."""
     if normalized:
-        ends = (sp.simplify(sp.powsimp(g.subs(a, 1) / p, force=True)),
-                sp.simplify(sp.powsimp(g.subs(a, 0) / q, force=True)))
-        ok_ends = all(not e.free_symbols & {p, q} and e != 0 for e in ends)
-        shape = sp.simplify(sp.diff(sp.expand_log(sp.log(g), force=True), a, 2)) == 0
-        form = "M_alpha ∝ exp(affine in alpha): f = affine + log-sum-exp of affine, convex"
+        ends = [sp.simplify(sp.powsimp(g.subs(s, 1) / target, force=True))]
+        if start is not None:
+            ends.append(sp.simplify(sp.powsimp(g.subs(s, 0) / start, force=True)))
+        vecs = (target.free_symbols | (start.free_symbols if start is not None else set())) \
+            & {sym for sym in g.free_symbols if sym.is_positive}
+        ok_ends = all(not e.free_symbols & vecs and e != 0 for e in ends)
+        shape = sp.simplify(sp.diff(sp.expand_log(sp.log(g), force=True), s, 2)) == 0
+        form = f"M ∝ exp(affine in {s}): f = affine + log-sum-exp of affine, convex"
     else:
-        ok_ends = sp.simplify(g.subs(a, 1) - p) == 0 and sp.simplify(g.subs(a, 0) - q) == 0
-        shape = sp.simplify(sp.diff(g, a, 2)) == 0
-        form = "M_alpha affine in alpha; KL(p||.) convex, so f convex"
+        ok_ends = sp.simplify(g.subs(s, 1) - target) == 0 and (
+            start is None or sp.simplify(g.subs(s, 0) - start) == 0)
+        shape = sp.simplify(sp.diff(g, s, 2)) == 0
+        form = f"M affine in {s}; KL(target||.) convex, so f convex"
     if not (ok_ends and shape):
         return None
-    return Proved("sympy (convexity in alpha, every K)", (
-        Step("endpoints", "M_1 = p and M_0 = q", (("substitution", "sympy"),)),
-        Step("convexity", f"f(alpha) = KL(p||M_alpha) is convex: {form}",
-             (("second derivative in alpha of the form vanishes", "sympy"),)),
-        Step("conclusion", "f >= 0 = f(1), so the convex f is non-increasing on [0, 1]"),
+    return (
+        Step("endpoints", f"M at {s} = 1 is {target}" + (f", at {s} = 0 it is {start}" if start is not None else ""),
+             (("substitution", "sympy"),)),
+        Step("convexity", f"f({s}) = KL({target}||M) is convex: {form}",
+             (("second derivative in the parameter of the form vanishes", "sympy"),)),
+        Step("conclusion", f"f >= 0 = f(1), so the convex f is non-increasing in {s} on [0, 1]"),
+    )
+
+
+def _mt5(family):
+    body = _body(family)
+    if body is None or len(family.students) != 1 or any(
+            family.anchor.has(op) for op in (normalize, vsum, softmax, MatVec)):
+        return None
+    steps = _convex_descent(*body, sp.Symbol("alpha", real=True), family.anchor,
+                            _scalar(family.students[0]))
+    return Proved("sympy (convexity in alpha, every K)", steps) if steps else None
+
+
+def _a3(family):
+    """For each teacher ``j``: along ``w_j = s``, ``w_k = c_k (1 - s)`` (the others
+    rescaled, ``c_k`` fixed), the pool at ``s = 1`` is ``p_j``; the convexity argument
+    of :func:`_convex_descent` applies."""
+    body = _body(family)
+    if body is None:
+        return None
+    g, normalized = body
+    m = family.teachers
+    weights = [sp.Symbol(f"w{k}", real=True) for k in range(1, m + 1)]
+    s = sp.Symbol("s", positive=True)
+    steps = []
+    for j in range(m):
+        cs = {w: sp.Symbol(f"c{k + 1}", positive=True) for k, w in enumerate(weights) if k != j}
+        path = {weights[j]: s, **{w: c * (1 - s) for w, c in cs.items()}}
+        gj = g.subs(path, simultaneous=True)
+        if normalized is False:
+            # at s = 1 the pool must be p_j itself; the c_k sum to 1 along the path
+            gj = gj.subs({list(cs.values())[-1]: 1 - sp.Add(*list(cs.values())[:-1])}) if cs else gj
+        found = _convex_descent(gj, normalized, s, _scalar(f"p{j + 1}"), None)
+        if found is None:
+            return None
+        steps.append(Step(f"teacher {j + 1}", f"path w{j + 1} = s, others c_k (1 - s)"))
+        steps.extend(found)
+    return Proved("sympy (convexity along the weight path, every K)", tuple(steps))
+
+
+def _s1(family):
+    """``normalize(x**e)`` with ``e > 0`` on the domain: ``x -> x^e`` is strictly
+    increasing on ``x > 0`` and normalisation divides by one positive number, so the
+    ranking is preserved exactly (ties included)."""
+    from ..axioms.softening import _power_exponent
+    e = _power_exponent(family)
+    if e is None:
+        return None
+    steps, why = parameter_conditions(family, [Atom(e, ">", f"e(T) = {e} > 0")])
+    if steps is None:
+        return None
+    return Proved("sympy + z3 (monotone power, every K)", (
+        Step("power form", f"F_T(x) = normalize(x**e), e = {e}"),
+        *steps,
+        Step("conclusion", "x -> x^e is strictly increasing for e > 0; normalisation keeps order and ties"),
+    ))
+
+
+def _unanimity(family):
+    """Weak temperature coherence from unanimity: ``A(p,..,p) = p`` for every ``p`` gives
+    ``A(F_T p,..,F_T p) = F_T p = F_T A(p,..,p)``."""
+    body = _body(family)
+    if body is None:
+        return None
+    g, normalized = body
+    p = _scalar("p")
+    same = g.subs({_scalar(v): p for v in family.vectors})
+    ratio = sp.simplify(sp.powsimp(same / p, force=True))
+    if ratio.free_symbols & {p}:
+        return None
+    if not normalized:
+        steps, why = parameter_conditions(family, [Atom(ratio - 1, "==", f"A(p,..,p) = ({ratio}) p with {ratio} = 1")])
+        if steps is None:
+            return None
+    else:
+        steps, why = parameter_conditions(family, [Atom(ratio, ">", f"A(p,..,p) ∝ ({ratio}) p, {ratio} > 0")])
+        if steps is None:
+            return None
+    return Proved("sympy (unanimity, every K, every T)", (
+        Step("unanimity", f"A(p,..,p) = p for every p (componentwise factor {ratio})"),
+        *steps,
+        Step("conclusion", "A(F_T p,..,F_T p) = F_T p = F_T A(p,..,p)"),
     ))
 
 
 _ALL_K = {
     "MT5": _mt5,
+    "A3": _a3,
+    "S1": _s1,
     "MT2": _mt2,
     "MT6": _mt6,
     "MT7": lambda f: _homogeneous(f, f.vectors, same=False),
     "A5s": lambda f: _homogeneous(f, f.vectors, same=False),
-    "A5w": lambda f: _homogeneous(f, f.vectors, same=True),
+    "A5w": lambda f: _homogeneous(f, f.vectors, same=True) or _unanimity(f),
     "S4": _s4,
     "S5": _s5,
     "S3": _s3,

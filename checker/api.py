@@ -45,7 +45,7 @@ class Verification:
     def _repr_html_(self) -> str:
         try:
             from ..reports.html import render_html
-            return render_html(self.to_json())
+            return render_html(self.to_json(), fragment=True)
         except ImportError:
             import html
             return "<pre>" + html.escape(self.to_markdown()) + "</pre>"
@@ -75,7 +75,8 @@ def _attach_contraction(fr: FamilyResult, settings: Settings) -> None:
         from ._constants import constants_data
     except ImportError:
         return
-    fr.contraction = constants_data(fr.family, settings)
+    results = {r.axiom.id: r.status for r in fr.results}
+    fr.contraction = constants_data(fr.family, settings, results=results)
 
 
 def replay(family, axiom: str, values: dict, classes: int):

@@ -82,10 +82,10 @@ def main():
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
               help="Fix parameters to exact values, e.g. --at alpha=3/10 (repeatable).")
 @click.option("--classes", metavar="K[,K..]", help="Numbers of classes for the exact checks (default: each family's own).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True, help="What to print on standard output.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html", "latex", "junit"]),
+              default="text", show_default=True, help="What to print on standard output.")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=DEFAULT_OUT, show_default=True,
-              help="Directory for the report files (report.md, results.json).")
+              help="Directory for the report files (results.json, report.md, report.html).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the numeric search.")
 @click.option("--timeout", "timeout_ms", type=click.IntRange(100, 600000), default=4000, show_default=True,
               help="Solver time limit per query, in milliseconds (a timeout is 'unknown').")
@@ -97,8 +97,9 @@ def main():
 def verify(families, at, classes, fmt, out, seed, timeout_ms, samples, axioms, fail_on):
     """Verify FAMILIES (catalogue names or TOML specs; default: the whole catalogue).
 
-    Prints a verdict table (families x axioms), writes report.md and results.json to
-    --out, and says where they are.  A refuted axiom is a result, not an error: the
+    Prints a verdict table (families x axioms), writes results.json, report.md and
+    report.html (and report.tex / junit.xml with --format latex / junit) to --out, and
+    says where they are.  A refuted axiom is a result, not an error: the
     exit status is 0 unless --fail-on says otherwise.
     """
     from .api import Settings, verify as run
@@ -116,20 +117,18 @@ def verify(families, at, classes, fmt, out, seed, timeout_ms, samples, axioms, f
     with progress_bar(chosen, axioms, enabled=fmt == "text") as tick:
         result = run(chosen, settings=settings, axioms=axioms or None, progress=tick)
     data = result.to_json()
-    from ..reports.data import dumps
-    from ..reports.markdown import render_markdown
+    from ..reports.render import FILENAMES, write_report
     out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "results.json").write_text(dumps(data), encoding="utf-8")
-    (out_dir / "report.md").write_text(render_markdown(data), encoding="utf-8")
-    if fmt == "json":
-        click.echo(dumps(data), nl=False)
-    elif fmt == "markdown":
-        click.echo(render_markdown(data), nl=False)
+    formats = ["json", "md", "html"] + ([fmt] if fmt in ("latex", "junit") else [])
+    write_report(data, out_dir, formats)
+    if fmt != "text":
+        key = {"markdown": "md"}.get(fmt, fmt)
+        click.echo((out_dir / FILENAMES[key]).read_text(encoding="utf-8"), nl=False)
     else:
         from ._table import print_table
         print_table(data)
-        click.echo(f"\nReport: {out_dir / 'report.md'}\nJSON:   {out_dir / 'results.json'}")
+        click.echo(f"\nJSON:   {out_dir / 'results.json'}\nReport: {out_dir / 'report.md'}"
+                   f"\nHTML report: {out_dir / 'report.html'}")
     statuses = {r["status"] for f in data["families"] for r in f["results"]}
     if fail_on == "refuted" and "refuted" in statuses or (
             fail_on == "unknown" and statuses & {"refuted", "unknown"}):
@@ -179,6 +178,12 @@ def replay(family, axiom, values, classes):
     click.echo(f"confirmed: {axiom} fails for {fam.name} at K={classes}: {witness.atom}; "
                f"value {witness.value} (certified by {witness.certified_by})")
 
+
+from .cli_report import report  # noqa: E402  (the `report` command, its own module)
+main.add_command(report)
+
+from .cli_derive import register  # noqa: E402  (derive; --claim on verify)
+register(main)
 
 if __name__ == "__main__":
     main()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ..axioms.registry import IMPLICATIONS, Axiom, axioms_for, get_axiom
 from ..proofs.evidence import PROVED, REFUTED, UNKNOWN, Evidence, Proved, Refuted, Step, Unknown
+from ..axioms.claims import Claim
 from . import _symbolic
 
 __all__ = ["AxiomResult", "FamilyResult", "Settings", "decide_claim", "decide_axiom",
@@ -56,44 +57,58 @@ class FamilyResult:
         return r.status if r else "n/a"
 
 
-def decide_claim(claim, settings: Settings) -> Evidence:
-    """One claim: identity, then Z3, then numeric search (refutation only)."""
+def decide_claim(claim, settings: Settings, *, numeric: bool = True) -> Evidence:
+    """One claim, cheapest decisive method first: SymPy, then Z3 (exact), then numeric
+    search with exact/interval certification (refutation only).  A claim Z3 cannot
+    take whole is searched numerically, then split into atoms (some may be algebraic),
+    then, if it has symbolic exponents, searched exactly at rational parameter points."""
     from . import _numeric, _z3
     proof = _symbolic.prove_identity(claim)
     if proof is not None and claim.sufficient:
         return proof
-    reasons = []
-    exact = _z3.decide(_symbolic.polynomial_form(claim), timeout_ms=settings.timeout_ms,
-                       seed=settings.seed)
+    exact = _z3.decide(claim, timeout_ms=settings.timeout_ms, seed=settings.seed)
     if exact.status == REFUTED:
         return exact
-    if exact.status == PROVED:
-        if claim.sufficient:
-            return exact
-        reasons.append("its necessary condition holds (z3), which does not prove it")
-    else:
-        reasons.append(exact.reason)
-        if exact.reason.startswith("not encodable") and "exponent" in exact.reason:
-            # cheap numeric search first; then exact search at rational parameter points
-            numeric = _numeric.refute_numeric(claim, seed=settings.seed, samples=settings.samples)
-            if numeric.status == REFUTED:
-                return numeric
+    if exact.status == PROVED and claim.sufficient:
+        return exact
+    reasons = ["its necessary condition holds (z3), which does not prove it"
+               if exact.status == PROVED else exact.reason]
+    found = None
+    if numeric:
+        found = _numeric.refute_numeric(claim, seed=settings.seed, samples=settings.samples)
+        if found.status == REFUTED:
+            return found
+        reasons.append(found.reason)
+    if exact.status == UNKNOWN and exact.reason.startswith("not encodable"):
+        if len(claim.atoms) > 1:
+            return _decide_atomwise(claim, settings, reasons)
+        if "exponent" in exact.reason:
             points = _z3.rational_points(claim)
-            found = _z3.refute_instantiated(claim, points, timeout_ms=settings.timeout_ms)
-            if found is not None:
-                return found
+            hit = _z3.refute_instantiated(claim, points, timeout_ms=settings.timeout_ms)
+            if hit is not None:
+                return hit
             if points:
                 reasons.append("no counterexample at rational parameter points "
-                               + ", ".join(",".join(f"{k}={v}" for k, v in pt.items()) for pt in points))
-            reasons.append(numeric.reason)
-            return Unknown(reason="; ".join(r for r in reasons if r), method="z3 + numeric",
-                           classes=claim.classes, estimate=numeric.estimate)
-    numeric = _numeric.refute_numeric(claim, seed=settings.seed, samples=settings.samples)
-    if numeric.status == REFUTED:
-        return numeric
-    reasons.append(numeric.reason)
+                               + "; ".join(", ".join(f"{k}={v}" for k, v in pt.items()) for pt in points))
     return Unknown(reason="; ".join(r for r in reasons if r), method="z3 + numeric",
-                   classes=claim.classes, estimate=numeric.estimate)
+                   classes=claim.classes, estimate=getattr(found, "estimate", None))
+
+
+def _decide_atomwise(claim, settings: Settings, reasons) -> Evidence:
+    """A conjunction no backend takes whole: its atoms one by one (the numeric search
+    of the whole claim has already run)."""
+    proofs, undecided = [], []
+    for atom in claim.atoms:
+        ev = decide_claim(Claim(**{**claim.__dict__, "atoms": (atom,)}), settings, numeric=False)
+        if ev.status == REFUTED:
+            return ev
+        (proofs if ev.status == PROVED else undecided).append(ev)
+    if undecided:
+        return Unknown(reason="; ".join([undecided[0].reason] + reasons[1:]), method="z3 + numeric",
+                       classes=claim.classes)
+    return Proved(method=" + ".join(sorted({p.method for p in proofs})),
+                  steps=tuple(s for p in proofs for s in p.steps), classes=claim.classes,
+                  smt="\n".join(p.smt for p in proofs if p.smt) or None)
 
 
 def _decide_at(axiom: Axiom, family, k: int, settings: Settings) -> Evidence:
@@ -161,7 +176,10 @@ def _contraction_proof(axiom_id: str, family, settings: Settings) -> Proved | No
     except ImportError:
         return None
     from ..axioms.claims import Atom
-    bound = derive(family, KAPPA_KIND[axiom_id])
+    import dataclasses
+    # a schedule varies alpha over time; each step is the family at one alpha
+    step = dataclasses.replace(family, schedule=None) if family.schedule is not None else family
+    bound = derive(step, KAPPA_KIND[axiom_id])
     if bound is None:
         return None
     steps, why = _symbolic.parameter_conditions(

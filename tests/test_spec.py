@@ -7,6 +7,8 @@ import time
 
 import pytest
 import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from distillproof.axioms._parser import SpecError
 from distillproof.axioms.family import Family
@@ -347,3 +349,36 @@ def test_no_eval_exec_or_sympify_while_parsing(monkeypatch):
     assert [parse_spec(text, "a.toml"), parse_spec(kernel, "b.toml")] == expected
     with pytest.raises(SpecError):
         parse_spec(text.replace("(1 - alpha)", "__import__('os')"), "a.toml")
+
+
+# --- random specs --------------------------------------------------------------------------
+
+_VALUES = st.sampled_from([
+    '"0 < alpha < 1"', '"1/2"', '"alpha*p + (1 - alpha)*q"', '"__import__(\'os\')"', '"9**9**9"',
+    '"x[0] == 1/2"', '"w1 + w2 == 1"', '"1 < alpha < 0"', '"T > 0"', '"normalize(x**(1/T))"',
+    "0", "1", "-3", "2.5", "true", "[2, 3]", "[1]", "[]", '["1/2", "1/2"]',
+    '[["1/2", "1/2"], [0, 1]]', '[[1, 2, 3]]', '"meta-teacher"', '"softening"', '"aggregation"', '""', '"p"', '{a = 1}',
+])
+_KEYS = {"family": ["name", "kind", "classes", "constraints", "doc", "extra"],
+         "parameters": ["alpha", "T", "w1", "w2", "p", "t"], "matrices": ["W"],
+         "map": ["value"], "schedule": ["alpha", "beta"], "student": ["where", "classes"],
+         "other": ["key"]}
+
+
+@st.composite
+def _random_spec(draw):
+    lines = []
+    for table in draw(st.lists(st.sampled_from(sorted(_KEYS)), unique=True, max_size=6)):
+        lines.append(f"[{table}]")
+        for key in draw(st.lists(st.sampled_from(_KEYS[table]), unique=True, max_size=4)):
+            lines.append(f"{key} = {draw(_VALUES)}")
+    return "\n".join(lines)
+
+
+@settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(_random_spec())
+def test_random_specs_only_raise_spec_error(text):
+    try:
+        assert isinstance(parse_spec(text, "spec.toml"), Family)
+    except SpecError as e:
+        assert e.line >= 1 and e.column >= 1
