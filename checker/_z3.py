@@ -199,7 +199,7 @@ class _Encoder:
         b = self.term(base, guards)
         s = _solver(self.timeout_ms, self.seed)
         s.add(*self.constraints, *guards, (b <= 0) if strict else (b < 0))
-        text, result = s.to_smt2(), s.check()
+        text, result = _smt2(s), s.check()
         if result == z3.unsat:
             self.conditions.append((claim_text, "z3: unsat of domain ∧ negation "
                                     f"(query {len(self.side_queries)} of side_queries)"))
@@ -328,7 +328,31 @@ def _certified_witness(enc: Encoding, solver: z3.Solver):
     return None, True
 
 
+def _canonical(text: str) -> str:
+    """Z3 names shared subterms ``?x81``/``$x28`` after internal ids, which depend on
+    what ran before in the process; rename them in order of appearance (same query,
+    same text)."""
+    import re
+    names: dict[str, str] = {}
+
+    def rename(m):
+        return names.setdefault(m.group(0), f"{m.group(0)[0]}x{len(names)}")
+    return re.sub(r"[?$]x\d+", rename, text)
+
+
+def _smt2(solver: z3.Solver) -> str:
+    """The solver's assertions as SMT-LIB2, printed from a fresh context so that the
+    text does not depend on what else the process built (Z3 shares subterms by
+    reference count)."""
+    ctx = z3.Context()
+    fresh = z3.Solver(ctx=ctx)
+    for a in solver.assertions():
+        fresh.add(a.translate(ctx))
+    return fresh.to_smt2()
+
+
 def _smt_text(claim: Claim, scripts: list[str]) -> str:
+    scripts = [_canonical(t) for t in scripts]
     notes = "".join(f"; {n}\n" for n in claim.notes)
     head = (f"; distillproof: claim {claim.axiom} of family {claim.family!r} at "
             f"K={claim.classes}\n{notes}; unsat = no point of the domain violates an atom\n")
@@ -358,7 +382,7 @@ def decide(claim: Claim, *, timeout_ms: int = 5000, seed: int = 0,
         return Unknown(reason=err.reason, method="z3", classes=claim.classes)
     solver = _solver(timeout_ms, seed)
     solver.add(*enc.constraints, enc.negation)
-    smt = _smt_text(claim, [solver.to_smt2()])
+    smt = _smt_text(claim, [_smt2(solver)])
     result = solver.check()
     if result == z3.unsat:
         return Proved(method="z3", classes=claim.classes, smt=smt,
@@ -379,7 +403,7 @@ def decide(claim: Claim, *, timeout_ms: int = 5000, seed: int = 0,
             return unknown
         one = _solver(left, seed)
         one.add(*enc.constraints, ok, z3.Not(holds))
-        scripts.append(one.to_smt2())
+        scripts.append(_smt2(one))
         result = one.check()
         if result == z3.sat:
             evidence = _refutation(claim, enc, one, _smt_text(claim, scripts[-1:]), shrink)
