@@ -36,13 +36,14 @@ usable only as declared parameters; *softening* ``x``, and the temperature ``T``
 declared.  Parameters are real scalars; expression text goes through the whitelisting
 parser of :mod:`distillproof.axioms._parser` and nothing else.
 
-Every domain is checked to be non-empty, exactly: a parameter's own relations with
-``solveset`` over the reals, relations linking several parameters (and the
-``constraints``) with Z3 (2 s limit; polynomial relations, rational powers through
-auxiliary variables).  What neither can decide (transcendental, several variables) is
-accepted and recorded as ``extra["domain_check"] = "undecided"``.  The schedule's
-parameter goes to ``extra["schedule_parameter"]``, the student's classes to
-``extra["student_classes"]``.
+Every domain (each parameter in turn, then each constraint; the student's relations
+with the simplex) is checked to be non-empty, exactly: one-parameter rational
+relations of degree <= 4 with ``solveset`` over the reals, anything else polynomial
+(rational powers through auxiliary variables) with Z3 (:data:`Z3_TIMEOUT_MS` per
+check, :data:`DOMAIN_CHECK_SECONDS` per spec).  What neither decides (transcendental,
+time out) is accepted and recorded as ``extra["domain_check"] = "undecided"``.  The
+schedule's parameter goes to ``extra["schedule_parameter"]``, the student's classes
+to ``extra["student_classes"]``.
 
 Positions: ``tomllib`` reports line/column only for its own syntax errors, so the
 position of a key's value is found by scanning the text for ``key =`` inside the
@@ -54,6 +55,7 @@ from __future__ import annotations
 
 import pathlib
 import re
+import time
 import tomllib
 
 import sympy as sp
@@ -67,7 +69,9 @@ __all__ = ["load_spec", "parse_spec", "parse_student_spec", "load_student_spec",
 
 MAX_SPEC_CHARS = 100_000
 MAX_CLASSES = 8
-Z3_TIMEOUT_MS = 2000
+Z3_TIMEOUT_MS = 2000          # per satisfiability check
+DOMAIN_CHECK_SECONDS = 10     # for all checks of one spec; beyond it, "undecided"
+MAX_RELATIONS = 64            # parameters, constraints and student relations each
 KEYS = {"family": {"name", "kind", "classes", "doc", "reference", "constraints"},
         "parameters": None, "matrices": None, "map": {"value"}, "schedule": None,
         "student": {"where", "classes", "name", "doc"}}
@@ -264,6 +268,15 @@ class _Builder:
     def __init__(self, src: _Source, data: dict):
         self.src, self.data = src, data
         self.undecided = False
+        self.deadline = time.monotonic() + DOMAIN_CHECK_SECONDS
+
+    def satisfiable(self, relations, focus=None) -> bool | None:
+        if time.monotonic() > self.deadline:
+            self.undecided = True
+            return None
+        verdict = _satisfiable(relations, focus)
+        self.undecided |= verdict is None
+        return verdict
 
     def fail(self, message: str, table: str | None = None, key: str | None = None,
              offset: int | None = None) -> SpecError:
@@ -369,7 +382,10 @@ class _Builder:
 
     def parameters(self, vectors, matrices) -> tuple[Parameter, ...]:
         params: list[Parameter] = []
-        for name, value in self.table("parameters").items():
+        table = self.table("parameters")
+        if len(table) > MAX_RELATIONS:
+            raise self.fail(f"more than {MAX_RELATIONS} parameters", "parameters")
+        for name, value in table.items():
             if not _NAME.match(name) or _RESERVED.match(name) or name in FUNCTIONS:
                 raise self.fail(f"bad parameter name {name!r}: use a letter then letters, "
                                 "digits or _, not a function or vector name", "parameters", name)
@@ -411,11 +427,8 @@ class _Builder:
         fixed = {p.symbol: p.value for p in params if p.value is not None}
         relations = [r.subs(fixed) for p in params if p.value is None for r in p.domain]
         relations += [r.subs(fixed) for r in constraints]
-        verdict = _satisfiable(relations, focus)
-        if verdict is False:
+        if self.satisfiable(relations, focus) is False:
             raise self.fail(message, table, key, offset)
-        if verdict is None:
-            self.undecided = True
 
     def check_map(self, expr, kind, classes, scalars) -> None:
         names = {s.name for s in expr.free_symbols}
@@ -433,8 +446,10 @@ class _Builder:
 
     def constraints(self, fam, scalars, params) -> tuple[sp.Basic, ...]:
         texts = fam.get("constraints", [])
-        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-            raise self.fail("constraints must be a list of strings", "family", "constraints")
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts) or len(
+                texts) > MAX_RELATIONS:
+            raise self.fail(f"constraints must be a list of at most {MAX_RELATIONS} strings",
+                            "family", "constraints")
         out: list[sp.Basic] = []
         fixed = {p.symbol: p.value for p in params if p.value is not None}
         for n, text in enumerate(texts):
@@ -473,9 +488,11 @@ class _Builder:
         if not table:
             return None
         texts = table.get("where")
-        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-            raise self.fail("[student] needs where = [\"...\", ...], a list of relations",
-                            "student", "where" if "where" in table else None)
+        if not isinstance(texts, list) or not texts or len(texts) > MAX_RELATIONS or not all(
+                isinstance(t, str) for t in texts):
+            raise self.fail(f"[student] needs where = [\"...\", ...], a list of at most "
+                            f"{MAX_RELATIONS} relations", "student",
+                            "where" if "where" in table else None)
         student_classes = (self.classes(table["classes"], "student") if "classes" in table
                            else classes)
         out: list[sp.Basic] = []
@@ -491,7 +508,7 @@ class _Builder:
             k = min(student_classes)
             simplex = [sp.Eq(sum(components("x", k)), 1)] if any(
                 s.name.startswith("x_") for r in out for s in r.free_symbols) else []
-            if _satisfiable(out + simplex) is False:
+            if self.satisfiable(out + simplex) is False:
                 raise self.fail(f"student constraint {text!r} leaves no point of the open "
                                 f"simplex (K = {k})", offset=offset)
         extra["student_classes"] = student_classes

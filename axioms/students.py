@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import product
 from typing import Sequence
 
 import sympy as sp
@@ -202,11 +203,67 @@ class StudentFamily:
                 A.append([-r for r in row]), b.append(const)
         return E, e, A, b
 
+    def simple_points(self, limit: int = 60) -> list[tuple[Fraction, ...]]:
+        """Rational members of ``S`` with small denominators, simplest first (the
+        order of :func:`distillproof.checker._shrink.complexity`): for toric and
+        independence models the monomial parametrisation ``x ∝ t^A`` with ``t`` in
+        ``{1, 2, 1/2, 3, 1/3}``; otherwise grid points ``n/d`` (``d <= 12``) on the face, each
+        checked exactly with :meth:`contains`."""
+        face, K = self.face, self.classes
+        cands: set = set()
+        if self.kind in ("toric", "independence"):
+            A = (self.data.get("A") if self.kind == "toric" else
+                 _independence_design(*self.data["shape"]))
+            rows = [r for r in A if len(set(r)) > 1]
+            for ts in product(_T, repeat=min(len(rows), 5)):
+                w = [Fraction(1)] * K
+                for t, row in zip(ts, rows):
+                    w = [wi * t ** a for wi, a in zip(w, row)]
+                total = sum(w)
+                cands.add(tuple(wi / total for wi in w))
+        else:
+            n = len(face)
+            for d in range(1, 13):
+                if math.comb(d + n - 1, n - 1) > 4000:
+                    break
+                for parts in _compositions(d, n):
+                    full = [Fraction(0)] * K
+                    for i, c in zip(face, parts):
+                        full[i] = Fraction(c, d)
+                    cands.add(tuple(full))
+        key = lambda v: (max(x.denominator for x in v), sum(x.denominator for x in v))
+        out = []
+        for v in sorted(cands, key=key):
+            if all(v[i] > 0 for i in face) and self.contains(v):
+                out.append(v)
+                if len(out) >= limit:
+                    break
+        return out
+
     def to_json(self) -> dict:
         return {"name": self.name, "classes": self.classes, "kind": self.kind,
                 "support": list(self.face) if self.allowed is not None else None,
                 "relations": [sp.sstr(r) for r in self.relations],
                 "doc": self.doc.strip()}
+
+
+_T = (Fraction(1), Fraction(2), Fraction(1, 2), Fraction(3), Fraction(1, 3))
+
+
+def _compositions(d: int, n: int):
+    """Tuples of ``n`` non-negative integers summing to ``d``."""
+    if n == 1:
+        yield (d,)
+        return
+    for first in range(d + 1):
+        for rest in _compositions(d - first, n - 1):
+            yield (first,) + rest
+
+
+def _independence_design(rows: int, cols: int) -> list[list[int]]:
+    """Row and column indicators: the design matrix of the independence model."""
+    A = [[1 if k // cols == i else 0 for k in range(rows * cols)] for i in range(rows)]
+    return A + [[1 if k % cols == j else 0 for k in range(rows * cols)] for j in range(cols)]
 
 
 # --- constructors ------------------------------------------------------------------

@@ -32,9 +32,9 @@ import sympy as sp
 
 from ..axioms.vector import components, instantiate
 from ..proofs.evidence import Proved, Refuted, Step, Unknown, Witness, rational_str
-from ._certify import assumptions_hold, evaluate_relation, sign
-from ._witness import (ALL_KINDS, DIVERGENCES, Lower, default_classes, kinds_for,
-                       local_estimate, problem, witnessed_lower)
+from ._certify import assumptions_hold, enclosure, evaluate_relation, sign
+from ._witness import (ALL_KINDS, DIVERGENCES, Lower, _down, _fraction, default_classes,
+                       kinds_for, local_estimate, problem, witnessed_lower)
 
 __all__ = ["constants_data", "check_claimed_constant", "parameter_point", "witnessed_lower",
            "Lower", "claims_context", "kinds_for", "EPSILON"]
@@ -82,6 +82,18 @@ def _text(v) -> str:
     return s if len(s) <= 60 else f"{float(sp.N(v, 20)):.15g}"
 
 
+def _decimal(v, down=False) -> str | None:
+    """A closed number as decimal text (rounded down, from a certified enclosure, when
+    ``down``)."""
+    if v.is_Rational:
+        return repr(float(Fraction(int(v.p), int(v.q)))) if not down else _down(
+            Fraction(int(v.p), int(v.q)))
+    ball = enclosure(v, 256)
+    if ball is None:
+        return None
+    return _down(_fraction(ball.lower())) if down else f"{float(ball.mid()):.17g}"
+
+
 def _float(v) -> float | None:
     try:
         return float(sp.N(v, 30))
@@ -94,7 +106,8 @@ def _entry(family, kind, att, low, point, local=None) -> dict:
     uval = None
     if bound is not None and bound.generations is None:
         uval = bound.value({k: v for k, v in point.items()})
-        upper = {"expr": sp.sstr(bound.expr), "value": _text(uval), "steps":
+        upper = {"expr": sp.sstr(bound.expr), "value": _text(uval), "float": _decimal(uval),
+                 "steps":
                  [s.to_json() for s in bound.steps], "exact": bool(bound.exact),
                  "classes": bound.classes}
         if bound.anchor is not None:
@@ -126,7 +139,9 @@ def _local_lower(att, point):
     v = b.value(point)
     if not v.is_number:
         return None
-    return {"value": _text(v), "witness": {k: rational_str(Fraction(str(x)))
+    exact = _text(v)
+    return {"value": exact if v.is_Rational else _decimal(v, down=True), "expr": exact,
+            "witness": {k: rational_str(Fraction(str(x)))
                                            for k, x in point.items()},
             "certified_by": "exact", "note": "the closed form is the local rate itself"}
 
@@ -136,7 +151,7 @@ def _fixed_point_data(family, K, point):
     free = {p.name: point[p.name] for p in family.free_parameters}
     try:
         fp = fixed_point(family, K, free)
-    except (ValueError, ZeroDivisionError) as exc:
+    except (ArithmeticError, ValueError, TypeError, NotImplementedError) as exc:
         return None, {"classes": K, "point": None, "exact": False, "certified": False,
                       "distance_from_anchor": None, "method": f"not located: {exc}"}
     pts = None
@@ -177,9 +192,10 @@ def _theorem(family, entries, fp, K, point, results, settings) -> dict:
             from .engine import Settings, decide_axiom
             s = decide_axiom(get_axiom(a), family, settings or Settings()).status
         status[a] = s
-    realizable = family.student is None
-    status["R"] = "assumed (no student family)" if realizable else \
-        "unknown (student family: realizability is not checked)"
+    given = (results or {}).get("R")
+    realizable = family.student is None or given == "proved"
+    status["R"] = "assumed (no student family)" if family.student is None else given or \
+        "unknown (student family: realizability is not checked here)"
     out = {"hypotheses": status, "rate": None, "generations_to": None, "a_priori_bounds": [],
            "holds": realizable and all(status[a] == "proved" for a in ("MT1", "MT2", "MT3"))}
     if family.schedule is not None:
@@ -194,8 +210,7 @@ def _theorem(family, entries, fp, K, point, results, settings) -> dict:
     L = len(prob.students)
     up = entries.get("kl_forward", {}).get("upper")
     if up is not None:
-        kappa = float(Fraction(up["value"])) if "/" in up["value"] or up["value"].lstrip(
-            "-").isdigit() else float(up["value"])
+        kappa = float(up["float"])
         kl0 = sum(float(a) * math.log(float(a) / float(b)) for a, b in zip(anchor, q0))
         out["rate"] = {"expr": up["expr"], "value": up["value"]}
         eq = "" if up["expr"] == up["value"] else f" = {up['value']}"
@@ -214,7 +229,7 @@ def _theorem(family, entries, fp, K, point, results, settings) -> dict:
     q1 = prob.phi(batch, pv)[0] if prob.anchored() or not prob.inputs else None
     for kind in ("tv", "hilbert"):
         up = entries.get(kind, {}).get("upper")
-        k = None if up is None else _float(sp.sympify(up["value"], rational=True))
+        k = None if up is None or up["float"] is None else float(up["float"])
         if k is None or not 0 <= k < 1 or q1 is None:
             continue
         d = float(DIVERGENCES[kind](q1, np.array([float(x) for x in q0])))

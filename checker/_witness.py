@@ -13,7 +13,7 @@ dozen rows in centred-logit coordinates.  Float ratios whose denominator is belo
 
 The best point is made exact (4, then 8, then 17 significant digits, the largest
 component absorbing the rest so that the sum is exactly 1); components below
-``1e-5`` are then also pushed further toward the boundary (``×10^-6``, ``×10^-20``),
+``1e-4`` are then also pushed further toward the boundary (``×10^-6``, ``×10^-20``),
 where many suprema live and floats cannot follow.  The ratio is rebuilt in SymPy,
 evaluated at those rationals (:func:`._certify.substitute`, never a plain
 ``xreplace``) and enclosed with Arb balls (:func:`._certify.enclosure`); the lower
@@ -92,8 +92,8 @@ class _Problem:
                 for i in range(self.K)]
         with np.errstate(all="ignore"):
             out = self.fn(*cols, *[pv[s.name] for s in self.params])
-        return np.stack([np.broadcast_to(np.real(np.asarray(o, dtype=complex)), (n,))
-                         for o in out], axis=1)
+        return np.stack([np.broadcast_to(np.asarray(o, dtype=float), (n,)) for o in out],
+                        axis=1)
 
     def ratios(self, kind, batch, pv):
         n = len(next(iter(batch.values())))
@@ -214,7 +214,10 @@ def witnessed_lower(family, kind, point, *, classes=None, seed=0, samples=2000,
     if key not in _LOWERS:
         if len(_LOWERS) > 512:
             _LOWERS.clear()
-        _LOWERS[key] = _search(family, kind, point, K, seed, samples, near)
+        try:
+            _LOWERS[key] = _search(family, kind, point, K, seed, samples, near)
+        except (ArithmeticError, ValueError, TypeError, NotImplementedError):
+            _LOWERS[key] = None           # a map NumPy or Arb cannot evaluate: no witness
     return _LOWERS[key]
 
 
@@ -285,8 +288,8 @@ def _exact_vector(x, digits) -> tuple[Fraction, ...] | None:
 
 
 def _pushed(vec: tuple, power: int) -> tuple | None:
-    """Components below ``1e-5`` scaled by ``10**-power`` (the largest absorbs the rest)."""
-    small = [f < Fraction(1, 10**5) for f in vec]
+    """Components below ``1e-4`` scaled by ``10**-power`` (the largest absorbs the rest)."""
+    small = [f < Fraction(1, 10**4) for f in vec]
     if not any(small):
         return None
     out = [f / 10**power if s else f for f, s in zip(vec, small)]
@@ -351,7 +354,7 @@ def _fraction(x) -> Fraction:
     return Fraction(int(m)) * (Fraction(2) ** int(e))
 
 
-def _down(x: Fraction, digits: int = 12) -> str:
+def _down(x: Fraction, digits: int = 15) -> str:
     """``x`` rounded down to ``digits`` significant digits, as decimal text."""
     if x == 0:
         return "0"

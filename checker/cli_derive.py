@@ -184,7 +184,9 @@ def render_text(fam, data, objects, verdicts) -> str:
         lines.append(f"  tight: {'yes' if c['tight'] else 'no'}")
         if "region" in c:
             r = c["region"]
-            lines.append(f"  Hilbert region: contracts where {r['relation']} "
+            lines.append("  Hilbert region: the bound is never below 1 (no d_H contraction proved)"
+                         if r["relation"] == "False" else
+                         f"  Hilbert region: contracts where {r['relation']} "
                          f"({'exactly there' if r['exact'] else 'at least there'}; on the whole "
                          f"domain: {r['on_domain']})")
         lines.append("")
@@ -193,8 +195,9 @@ def render_text(fam, data, objects, verdicts) -> str:
         lines.append(f"fixed point (K = {fp['classes']}, {fp['method']}): " + (
             f"q* = {fp['expr']}; " if fp.get("expr") else "") + (
             "q* = (" + ", ".join(fp["point"]) + ")" if fp["point"] else "not located"))
-        lines.append(f"  anchor {fp.get('anchor')}, KL(p̄‖q*) = {fp['distance_from_anchor']}, "
-                     f"exact: {fp['exact']}, certified: {fp['certified']}")
+        lines.append((f"  anchor ({', '.join(fp['anchor'])}), KL(p̄‖q*) = "
+                      f"{fp['distance_from_anchor']}, " if fp.get("anchor") else "  ")
+                     + f"exact: {fp['exact']}, certified: {fp['certified']}")
         lines.append("")
     th = data.get("theorem")
     if th:
@@ -224,7 +227,9 @@ _TEX = {"κ": r"\kappa", "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "λ":
         "Φ": r"\Phi", "ε": r"\varepsilon", "‖": r"\|", "≤": r"\le", "≥": r"\ge", "≠": r"\ne",
         "∘": r"\circ", "⊙": r"\odot", "·": r"\cdot", "→": r"\to", "−": "-", "²": "^2",
         "√": r"\surd", "∞": r"\infty", "⌈": r"\lceil", "⌉": r"\rceil", "∈": r"\in",
-        "ᵀ": "^T", "p̄": r"\bar p", "⊂": r"\subset", "∀": r"\forall", "∃": r"\exists"}
+        "ᵀ": "^T", "p̄": r"\bar p", "⊂": r"\subset", "∀": r"\forall", "∃": r"\exists",
+        "∝": r"\propto", "∂": r"\partial", "≈": r"\approx", "×": r"\times", "↦": r"\mapsto",
+        "ℓ": r"\ell", "∏": r"\prod", "⇒": r"\Rightarrow", "±": r"\pm", "θ": r"\theta"}
 
 
 def tex_text(s: str) -> str:
@@ -281,7 +286,9 @@ def render_latex(fam, data, objects, verdicts) -> str:
                 rf" = {sp.latex(val)}" if val != bound.expr else "") +
                 rf" && \text{{certified upper bound{', exact' if bound.exact else ''}}}")
         if c["lower"] is not None:
-            rows.append(rf"{sym} &\ge {c['lower']['value']} && \text{{witness, certified by "
+            v = c["lower"]["value"]
+            v = sp.latex(sp.Rational(v)) if "/" in v and "e" not in v else v
+            rows.append(rf"{sym} &\ge {v} && \text{{witness, certified by "
                         rf"{c['lower']['certified_by']}}}")
         if rows:
             lines += [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]

@@ -48,7 +48,7 @@ def report(results, formats, out, pdf):
     if pdf and "latex" not in formats:
         formats.append("latex")
     try:
-        paths = write_report(data, Path(out), formats)
+        paths = write_report(data, Path(out), formats, check=True)
     except ReportDataError as exc:
         _fail(f"{results}: {exc}")
     except (KeyError, TypeError, AttributeError) as exc:

@@ -167,6 +167,20 @@ def _log_linear_map(family, K: int):
     return instantiate(g, family.vectors, K), normalized
 
 
+def _log_form(u, name: str) -> str:
+    """``Σ_i u_i log name_i`` as text."""
+    terms = [f"{'+' if c > 0 else '-'} {abs(c) if abs(c) != 1 else ''}log {name}_{i}"
+             for i, c in enumerate(u) if c]
+    return " ".join(terms).lstrip("+ ")
+
+
+def _nonzero(family, dens) -> bool:
+    """Every denominator is nonzero on the parameter domain (z3)."""
+    from ._symbolic import parameter_conditions
+    atoms = [Atom(d ** 2, ">", f"{d} != 0") for d in dens if not d.is_number]
+    return parameter_conditions(family, atoms)[0] is not None
+
+
 def binomial_closure(family, student: StudentFamily) -> Proved | None:
     """(b) for every parameter value by the log-linear identity of the module
     docstring, or ``None`` when the rule does not apply."""
@@ -191,7 +205,7 @@ def binomial_closure(family, student: StudentFamily) -> Proved | None:
     hyps = {(name, b): sp.Add(*[u * Lv for u, Lv in zip(ub, L[name])])
             for name in family.vectors for b, ub in enumerate(us)}
     cs = {key: sp.Symbol(f"c_{key[0]}_{key[1]}") for key in hyps}
-    steps = []
+    steps, side = [], []
     for b, ub in enumerate(us):
         target = sp.expand(sp.Add(*[u * li for u, li in zip(ub, logs)]))
         residual = sp.expand(target - sp.Add(*[cs[k] * h for k, h in hyps.items()]))
@@ -209,17 +223,21 @@ def binomial_closure(family, student: StudentFamily) -> Proved | None:
         sol = next(iter(solutions))
         free = set().union(*[s.free_symbols for s in sol]) & set(cs.values())
         sol = [s.xreplace({f: 0 for f in free}) for s in sol]
-        if any(sp.denom(sp.together(s)).free_symbols for s in sol):
-            return None
+        dens = {sp.denom(sp.together(s)) for s in sol} - {sp.Integer(1)}
+        if any(not d.is_number for d in dens):
+            if not _nonzero(family, dens):
+                return None
+            side.append((f"denominators {', '.join(sorted(map(sp.sstr, dens)))} are "
+                         "nonzero on the parameter domain", "z3: unsat"))
         chosen = dict(zip(cs.values(), sol))
         combo = sp.Add(*[chosen[cs[k]] * h for k, h in hyps.items()])
         if sp.expand(target - combo) != 0:
             return None
         rel = student.equations[b]
-        used = ", ".join(f"{sp.sstr(chosen[cs[k]])}·[{sp.sstr(rel)} at {k[0]}]"
-                         for k in hyps if k[1] == b and chosen[cs[k]] != 0) or "0"
+        used = " + ".join(f"({sp.sstr(chosen[cs[k]])})·[{_log_form(us[k[1]], k[0])}]"
+                          for k in hyps if chosen[cs[k]] != 0) or "0"
         steps.append(Step("log-linear identity",
-                          f"{sp.sstr(rel)} at M: Σ_i u_i log M_i = {used}",
+                          f"{sp.sstr(rel)} at M: {_log_form(ub, 'M')} = {used}",
                           (("identity in log p_i, log q_i, log Z for every parameter value",
                             "sympy (expand)"),
                            ("each hypothesis is Σ_i u_i log v_i = 0 (v in S, open simplex)",
@@ -228,7 +246,7 @@ def binomial_closure(family, student: StudentFamily) -> Proved | None:
                 "coefficients independent of i" + (" (minus log Z, Z the normaliser)"
                                                    if normalized else ""),
                 (("the map is componentwise" + (" then normalised" if normalized else ""),
-                  "structure of the map"),))
+                  "structure of the map"),) + tuple(dict.fromkeys(side)))
     return Proved(method="sympy (log-linear identity, every parameter value)",
                   steps=(head,) + tuple(steps), classes=K)
 
@@ -253,6 +271,55 @@ def _with_full(ev: Evidence, student: StudentFamily) -> Evidence:
     if isinstance(ev, Refuted):
         return dataclasses.replace(ev, witness=full_witness(ev.witness, student))
     return ev
+
+
+def _direct_inputs(family, claim: Claim) -> list[str] | None:
+    """The claim vectors hypothesised in ``S`` themselves (the plain anchor ``p``, the
+    students, teachers, ``x``); ``None`` when some claim vector is not one of them."""
+    plain = family.kind != "meta-teacher" or family.anchor == sp.Symbol("p", positive=True)
+    names = [n for n in claim.vectors if plain or n in family.students]
+    return names if len(names) == len(claim.vectors) else None
+
+
+def simple_search(claim: Claim, student: StudentFamily, names: list[str], *,
+                  budget: int = 300) -> Witness | None:
+    """Exact search over simple members of ``S`` (:meth:`StudentFamily.simple_points`)
+    for the vectors ``names`` and simple rational parameter points of the domain;
+    every candidate goes through :func:`._certify.certify`."""
+    from itertools import islice, product
+    from ._certify import certify, rational_points
+    pts = [tuple(v[i] for i in student.face) for v in student.simple_points(8)]
+    if not pts or set(names) != set(claim.vectors):
+        return None
+    params = rational_points(claim, n=4, symbols=claim.parameters) if claim.parameters else [{}]
+    spent = 0
+    for point in params:
+        pvals = {s.name: Fraction(int(v.p), int(v.q)) for s, v in point.items()}
+        for combo in islice(product(pts, repeat=len(names)), budget // max(1, len(params))):
+            spent += 1
+            w = certify(claim, {**dict(zip(names, combo)), **pvals})
+            if w is not None:
+                return w
+    return None
+
+
+def shrink_in_student(claim: Claim, witness: Witness, student: StudentFamily,
+                      names: list[str]) -> Witness:
+    """Shrink (:mod:`._shrink`'s order) by trying simple members of ``S`` for the
+    vectors ``names``, then the generic shrink for the rest; every step certified."""
+    from ._certify import certify
+    from ._shrink import complexity, shrink
+    pts = [tuple(v[i] for i in student.face) for v in student.simple_points(30)]
+    current = witness
+    for name in names:
+        for v in pts:
+            values = {**current.values, name: v}
+            if complexity(values) < complexity(current.values):
+                w = certify(claim, values)
+                if w is not None:
+                    current = w
+                    break
+    return shrink(claim, current, fixed=tuple(names))
 
 
 def _instantiated_note(claim: Claim, settings: Settings) -> str:
@@ -294,7 +361,16 @@ def realizability(family, student: StudentFamily, settings: Settings = Settings(
     proof = binomial_closure(family, student)
     if proof is not None:
         return StudentCheck("realizability", student, proof, claim.statement, notes)
-    ev = _with_full(decide_claim(claim, settings), student)
+    ev = decide_claim(claim, settings)
+    names = _direct_inputs(family, claim)
+    if names and ev.status == REFUTED:
+        ev = dataclasses.replace(ev, witness=shrink_in_student(claim, ev.witness, student, names))
+    elif names and ev.status == UNKNOWN:
+        w = simple_search(claim, student, names)
+        if w is not None:
+            ev = Refuted(method="exact search over simple members of S (certified)",
+                         witness=shrink_in_student(claim, w, student, names))
+    ev = _with_full(ev, student)
     if ev.status == UNKNOWN and any(not pw.exp.is_Rational for a in claim.atoms
                                     for pw in sp.sympify(a.expr).atoms(sp.Pow)):
         note = _instantiated_note(claim, settings)

@@ -205,7 +205,8 @@ def witness_mathml(name: str, value) -> str:
     """``name = value`` as one inline ``<math>`` element."""
     lhs = _inner(name) if _NAME.fullmatch(name) else None
     lhs = lhs or f"<mi>{html.escape(name)}</mi>"
-    return _wrap(f"<mrow>{lhs}<mo>=</mo>{fraction_mathml(value)}</mrow>", False)
+    return _wrap(f"<mrow>{lhs}<mo>=</mo>{fraction_mathml(value)}</mrow>", False).replace(
+        "<math ", '<math displaystyle="true" ', 1)
 
 
 _OPS = {">": ("&gt;", ">"), ">=": ("&#8805;", r"\geq"), "<": ("&lt;", "<"), "<=": ("&#8804;", r"\leq"),

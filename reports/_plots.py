@@ -74,7 +74,7 @@ def ratio_series(sim: dict) -> dict[str, list[float]]:
     if isinstance(r, dict):
         return {k: v for k, v in ((k, _floats(v)) for k, v in r.items()) if v}
     vals = _floats(r) if isinstance(r, list) else None
-    return {"ratio": vals} if vals else {}
+    return {"sampled ratios": vals} if vals else {}
 
 
 _RC = {"svg.hashsalt": _SALT, "svg.fonttype": "none", "font.family": "sans-serif",
@@ -136,7 +136,7 @@ def _distance(series, prefix: str) -> str:
     ax.set_yscale("log")
     ax.set_xlabel("generation t")
     ax.set_ylabel("distance to the fixed point")
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=True, framealpha=0.92, edgecolor="#e5e7eb", fontsize=8, loc="best")
     fig.tight_layout()
     return _svg(fig, prefix)
 
@@ -161,7 +161,7 @@ def _ratios(ratios: dict, kappa, prefix: str) -> str:
                    label=f"certified bound {kappa:.4g}")
     ax.set_xlabel("one-step contraction ratio")
     ax.set_ylabel("samples")
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=True, framealpha=0.92, edgecolor="#e5e7eb", fontsize=8, loc="best")
     fig.tight_layout()
     return _svg(fig, prefix)
 

@@ -19,7 +19,7 @@ __all__ = ["render_html"]
 def _family_view(f: dict) -> dict:
     fid = _view.slug(f["name"])
     return {"f": f, "id": fid, "counts": _view.counts(f), "vectors": _view.vectors(f),
-            "constants": _view.constants_rows(f), "doc": _view.doc_paragraphs(f.get("doc", "")),
+            "constants": _view.constants_rows(f), "point": _view.constants_point(f), "doc": _view.doc_paragraphs(f.get("doc", "")),
             "sections": [(key, title, _view.fields(f[key])) for key, title in _view.SECTIONS
                          if f.get(key) not in (None, [], {})],
             "plots": [{"title": p["title"], "svg": Markup(p["svg"])} for p in plots(f, fid)]}
@@ -30,10 +30,22 @@ def _exact(value) -> Markup:
     return Markup(f'<math xmlns="{_math.MATHML_NS}" display="inline">{inner}</math>')
 
 
-def _cell(x) -> Markup | str:
+def _value(x) -> Markup | str:
+    """A constant's value: exact rationals as MathML, measurements as text."""
+    if _view._is_fraction(x):
+        return _exact(str(x))
+    return _view.fmt_number(x)
+
+
+def _cell(x, column: str = "", vectors=()) -> Markup | str:
+    """A table cell of a generic section: expressions as MathML, numbers as text."""
     if isinstance(x, list):
         return ", ".join(_view.fmt_number(v) for v in x)
-    return _view.fmt_number(x) if x is not None else "—"
+    if x is None:
+        return "—"
+    if isinstance(x, str) and column in _view.MATH_KEYS:
+        return _exact(x) if _view._is_fraction(x) else Markup(_math.math_html(x, False, vectors))
+    return _view.fmt_number(x)
 
 
 def render_html(data: dict, *, fragment: bool = False, title: str | None = None) -> str:
@@ -55,5 +67,5 @@ def render_html(data: dict, *, fragment: bool = False, title: str | None = None)
         mapmath=lambda text, kind, vectors=(): Markup(_math.map_html(text, kind, vectors)),
         domain=lambda text: Markup(_math.relation_html(text)),
         witness=lambda name, value: Markup(_math.witness_mathml(str(name), value)),
-        exact=_exact, num=_view.fmt_number, cell=_cell, slug=_view.slug,
+        exact=_exact, value=_value, num=_view.fmt_number, cell=_cell, slug=_view.slug,
         fieldsof=_view.fields)

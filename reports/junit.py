@@ -3,8 +3,8 @@
 proved -> a passing test case (the method in ``<system-out>``); refuted -> ``<failure>``
 whose message carries the exact witness and the replay line; unknown -> ``<skipped>``
 with the reason; an axiom that does not apply -> ``<skipped>`` saying why.  Claims of
-the realizability and convexity sections, when present, are test cases named
-``realizability:..`` / ``convexity:..``.  Built with ``xml.etree`` (always valid XML),
+the claimed-constant, realizability and convexity sections, when present, are test
+cases named ``claims:..`` / ``realizability:..`` / ``convexity:..``.  Built with ``xml.etree`` (always valid XML),
 deterministic (no timestamps, no timings).
 """
 from __future__ import annotations
@@ -27,14 +27,17 @@ def _claims(family: dict):
     for r in family.get("results", []):
         yield r["axiom"], r
     for key, _title in _view.SECTIONS:
-        if key not in ("realizability", "convexity") or not family.get(key):
+        if key not in ("claims", "realizability", "convexity") or not family.get(key):
             continue
+        seen: set[str] = set()
         for it in _view.fields(family[key]):
-            if it["kind"] == "claim":
-                yield f"{key}:{it['value'].get('axiom') or it['label'] or key}", it["value"]
-            elif it["kind"] == "claims":
-                for i, c in enumerate(it["value"], 1):
-                    yield f"{key}:{c.get('axiom') or it['label']}:{i}", c
+            claims = [it["value"]] if it["kind"] == "claim" else (
+                it["value"] if it["kind"] == "claims" else [])
+            for i, c in enumerate(claims, 1):
+                name = f"{key}:{c.get('axiom') or it['label'] or i}"
+                name = name if name not in seen else f"{name}:{i}"
+                seen.add(name)
+                yield name, c
 
 
 def _testcase(parent, family: str, name: str, r: dict) -> str:

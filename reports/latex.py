@@ -10,6 +10,7 @@ are used, so a minimal TeX installation compiles it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,17 +32,21 @@ def render_latex(data: dict) -> str:
     env.filters["tex"] = tex_escape
     views = [{"f": f, "id": _view.slug(f["name"]), "counts": _view.counts(f),
               "vectors": _view.vectors(f), "constants": _view.constants_rows(f),
+              "point": _view.constants_point(f),
               "doc": _view.doc_paragraphs(f.get("doc", "")),
               "sections": [(key, title, _view.fields(f[key])) for key, title in _view.SECTIONS
                            if f.get(key) not in (None, [], {})]}
              for f in data["families"]]
     totals = {s: sum(v["counts"][s] for v in views) for s in _view.STATUSES}
-    return env.get_template("report.tex.j2").render(
+    text = env.get_template("report.tex.j2").render(
         **data, views=views, totals=totals, matrices=_view.matrices(data), mark=MARK,
         independence=_view.independence(data) if len(data["families"]) > 1 else [],
         math=_math.latex_math, mapmath=_math.map_latex, domain=_math.relation_latex,
         exact=_math.fraction_latex, name=_math.latex_math, num=_view.fmt_number,
+        value=lambda x: (_math.fraction_latex(x) if _view._is_fraction(x)
+                         else r"\text{" + tex_escape(_view.fmt_number(x)) + "}"),
         slug=_view.slug)
+    return re.sub(r"\n{3,}", "\n\n", text).lstrip()
 
 
 def compile_pdf(tex_path, *, timeout: int = PDFLATEX_TIMEOUT) -> Path | None:

@@ -56,7 +56,7 @@ def render_markdown(data: dict) -> str:
     from . import _view as v
     env = environment()
     views = [{"f": f, "counts": v.counts(f), "vectors": v.vectors(f),
-              "constants": v.constants_rows(f), "doc": v.doc_paragraphs(f.get("doc", "")),
+              "constants": v.constants_rows(f), "point": v.constants_point(f), "doc": v.doc_paragraphs(f.get("doc", "")),
               "sections": [(key, title, v.fields(f[key])) for key, title in v.SECTIONS
                            if f.get(key) not in (None, [], {})]}
              for f in data["families"]]
@@ -70,5 +70,6 @@ def render_markdown(data: dict) -> str:
             is not None else md_code(text)),
         domain=lambda text: f"${m.relation_latex(text)}$" if m.relations_ok(text) else md_code(text),
         exact=lambda value: f"${m.fraction_latex(value)}$", num=v.fmt_number, slug=v.slug,
+        value=lambda x: f"${m.fraction_latex(x)}$" if v._is_fraction(x) else md_escape(v.fmt_number(x)),
         assign=lambda name, value: f"${m.latex_math(name)} = {m.fraction_latex(value)}$")
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

@@ -2,8 +2,8 @@
 
 ``render(data, fmt)`` dispatches on ``fmt``; ``write_report(data, out_dir, formats)``
 writes the chosen files with fixed names.  Output depends on the data alone: the same
-data gives byte-identical files (no timestamps, no timings, sorted nothing that is
-not already ordered, LF newlines, UTF-8).
+data gives byte-identical files (no timestamps or timings; the data's own order;
+LF newlines; UTF-8).
 """
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ class ReportDataError(ValueError):
 
 def validate(data) -> dict:
     """``data`` when it is a results dict of schema :data:`SCHEMA`; otherwise a
-    :class:`ReportDataError` saying what is wrong."""
+    :class:`ReportDataError` saying what is wrong (the version first, then the
+    problems :func:`.schema.problems` finds, at most five)."""
     if not isinstance(data, dict):
         raise ReportDataError(f"expected a JSON object at the top level, got {type(data).__name__}")
     schema = data.get("schema")
@@ -33,25 +34,13 @@ def validate(data) -> dict:
         got = "no \"schema\" field" if schema is None else f"schema {schema!r}"
         raise ReportDataError(f"{got}; this version of distillproof reads {SCHEMA!r} "
                               "(re-run `distillproof verify --format json` to regenerate it)")
-    fams = data.get("families")
-    if not isinstance(fams, list):
-        raise ReportDataError('"families" must be a list')
-    for i, f in enumerate(fams):
-        where = f"families[{i}]"
-        if not isinstance(f, dict):
-            raise ReportDataError(f"{where} must be an object")
-        for key, typ in (("name", str), ("kind", str), ("map", str), ("results", list)):
-            if not isinstance(f.get(key), typ):
-                raise ReportDataError(f'{where}: "{key}" missing or not a {typ.__name__}')
-        for j, r in enumerate(f["results"]):
-            if not isinstance(r, dict) or r.get("status") not in ("proved", "refuted", "unknown") \
-                    or not isinstance(r.get("axiom"), str):
-                raise ReportDataError(f'{where}.results[{j}]: needs "axiom" and a "status" of '
-                                      "proved, refuted or unknown")
-            if r["status"] == "refuted" and not isinstance(r.get("witness"), dict):
-                raise ReportDataError(f'{where}.results[{j}]: a refuted claim needs its "witness"')
+    from .schema import problems
+    found = problems(data)
     if not isinstance(data.get("settings"), dict):
-        raise ReportDataError('"settings" missing or not an object')
+        found.append('"settings" missing or not an object')
+    if found:
+        more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+        raise ReportDataError("not a valid results file: " + "; ".join(found[:5]) + more)
     return data
 
 
@@ -67,12 +56,17 @@ def _normalised(data: dict) -> dict:
     return {**data, "settings": settings, "families": fams}
 
 
-def render(data: dict, fmt: str) -> str:
-    """The report of ``data`` in ``fmt``: html, md (markdown), latex, junit or json."""
+def render(data: dict, fmt: str, *, check: bool = False) -> str:
+    """The report of ``data`` in ``fmt``: html, md (markdown), latex, junit or json.
+    ``check``: :func:`validate` first (for files from outside, e.g. ``report``)."""
     fmt = _ALIASES.get(fmt, fmt)
+    if fmt not in FILENAMES:
+        raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if check:
+        validate(data)
     if fmt == "json":
         return dumps(data)
-    data = _normalised(validate(data))
+    data = _normalised(data)
     if fmt == "html":
         from .html import render_html
         return render_html(data)
@@ -82,15 +76,16 @@ def render(data: dict, fmt: str) -> str:
     if fmt == "latex":
         from .latex import render_latex
         return render_latex(data)
-    if fmt == "junit":
-        from .junit import render_junit
-        return render_junit(data)
-    raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    from .junit import render_junit
+    return render_junit(data)
 
 
-def write_report(data: dict, out_dir, formats=("json", "md", "html")) -> list[Path]:
+def write_report(data: dict, out_dir, formats=("json", "md", "html"), *,
+                 check: bool = False) -> list[Path]:
     """Write the report files of ``formats`` into ``out_dir`` (created); their paths,
-    in the order of ``formats`` (each file once)."""
+    in the order of ``formats`` (each file once).  ``check`` as in :func:`render`."""
+    if check:
+        validate(data)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []

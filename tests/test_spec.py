@@ -190,7 +190,7 @@ BASE = '''
     (("[map]\nvalue", "[map]\nvalu"), 7, 1, "unknown key 'valu'"),
     (('name = "f"', 'name = "f"\nconstraints = ["alpha < 1/2", "alpha > 2/3"]'),
      3, 32, "constraint 'alpha > 2/3' leaves no admissible"),
-    (('name = "f"', 'name = "f"\nconstraints = "alpha < 1"'), 3, 1, "list of strings"),
+    (('name = "f"', 'name = "f"\nconstraints = "alpha < 1"'), 3, 1, "list of at most 64 strings"),
     (("[map]", "[schedule]\nbeta = \"1/t\"\n[map]"), 7, 1, "not a free parameter"),
     (("[map]", "[schedule]\nalpha = \"1/(t+os)\"\n[map]"), 7, 15, "unknown name 'os'"),
     (("[map]", "[student]\nwhere = [\"x[0] == 1/2\", \"x[5] > 0\"]\n[map]"), 7, 26,
@@ -357,7 +357,8 @@ _VALUES = st.sampled_from([
     '"0 < alpha < 1"', '"1/2"', '"alpha*p + (1 - alpha)*q"', '"__import__(\'os\')"', '"9**9**9"',
     '"x[0] == 1/2"', '"w1 + w2 == 1"', '"1 < alpha < 0"', '"T > 0"', '"normalize(x**(1/T))"',
     "0", "1", "-3", "2.5", "true", "[2, 3]", "[1]", "[]", '["1/2", "1/2"]',
-    '[["1/2", "1/2"], [0, 1]]', '[[1, 2, 3]]', '"meta-teacher"', '"softening"', '"aggregation"', '""', '"p"', '{a = 1}',
+    '[["1/2", "1/2"], [0, 1]]', '[[1, 2, 3]]', '"meta-teacher"', '"softening"',
+    '"aggregation"', '""', '"p"', '{a = 1}',
 ])
 _KEYS = {"family": ["name", "kind", "classes", "constraints", "doc", "extra"],
          "parameters": ["alpha", "T", "w1", "w2", "p", "t"], "matrices": ["W"],
@@ -382,3 +383,31 @@ def test_random_specs_only_raise_spec_error(text):
         assert isinstance(parse_spec(text, "spec.toml"), Family)
     except SpecError as e:
         assert e.line >= 1 and e.column >= 1
+
+
+def test_domain_check_is_exact_and_bounded():
+    fam = spec('''
+        [family]
+        name = "f"
+        kind = "meta-teacher"
+        [parameters]
+        alpha = "alpha**64 - 3*alpha**63 + 123456789012*alpha**17 - 5 > 0"
+        beta = "exp(beta) < 2"
+        [map]
+        value = "alpha*p + beta*q"
+    ''')
+    assert fam.extra["domain_check"] == "undecided"      # exp(beta) < 2 is transcendental
+    err = rejected('''
+        [family]
+        name = "f"
+        kind = "meta-teacher"
+        [parameters]
+        alpha = "alpha**64 + 3*alpha**2 + 1/2 <= 0"
+        [map]
+        value = "alpha*p + (1 - alpha)*q"
+    ''')
+    assert (err.line, err.message) == (5, "the domain of alpha is empty")
+    many = "\n".join(f"a{i} = \"0 < a{i} < 1\"" for i in range(65))
+    err = rejected(f'[family]\nname = "f"\nkind = "meta-teacher"\n[parameters]\n{many}\n'
+                   '[map]\nvalue = "p"\n')
+    assert "more than 64 parameters" in err.message and err.line == 4
