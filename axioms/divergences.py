@@ -20,15 +20,17 @@ over the batch axes; ``K`` must agree) and returns one float64 per row, shape
 batch of students, and :func:`contraction_check_stream` over batches that arrive one
 at a time (a generator), so ``N x K`` is never held in memory.  With one anchor ``p``
 its logarithm is computed once; then each anchored divergence costs one ``log`` per
-element: ``KL(p||b) = sum p (log p - log b)`` and ``KL(b||p) = sum b (log b - log p)``.
+element: ``KL(p||b) = S(p) - S(b)`` with ``S(b) = sum p log b`` (``S(p)`` summed the same
+way once, so ``KL(p||p) = 0`` exactly) and ``KL(b||p) = sum b log b - sum b log p``.
 
 How the work is cut (the speed comes from here, measured in ``bench/kernels.py``):
 
-* Blocks of ``rows x width`` elements (``width = min(K, 8192)``, about 512 KiB of
-  float64) are processed one at a time into a small scratch buffer that stays in the
-  L2 cache, so every pass after the unavoidable one over the input (``log``, or a
-  division) reads cached data, and temporaries are ``O(block)`` whatever ``N x K``.
-* Row sums are ``np.vecdot`` of rows at most 8192 long: OpenBLAS's ``ddot`` stays
+* Blocks of about 256 KiB of float64 (``chunk`` whole rows, or one contiguous
+  segment of 32768 columns of a longer row) are processed one at a time into a small
+  scratch buffer that stays in the L2 cache, so every pass after the unavoidable one
+  over the input (``log``, or a division) reads cached data, and temporaries are
+  ``O(block)`` whatever ``N x K``.
+* Row sums are ``np.vecdot`` of pieces at most 8192 long: OpenBLAS's ``ddot`` stays
   single-threaded below 10^4 elements.  Longer dots wake its thread pool on every
   call, which on a loaded 2-core machine costs milliseconds per call.
 * The scratch buffer is placed 192 bytes (mod 4096) past the block it is written
@@ -38,8 +40,9 @@ How the work is cut (the speed comes from here, measured in ``bench/kernels.py``
   segments whatever ``chunk``), so batched, chunked and row-by-row results agree
   bit for bit.
 
-``chunk`` is the number of rows per block (default :func:`default_chunk`).  Inputs
-should be nonnegative and finite; they are not validated (that would cost a pass).
+``chunk`` is the number of rows per block when rows are at most 32768 long (default
+:func:`default_chunk`).  Inputs should be nonnegative and finite; they are not
+validated (that would cost a pass).  The blocking lives in :mod:`._blocks`.
 
 Accuracy: float64 throughout; each kernel matches a plain scalar loop to about
 ``1e-12`` relative to the condition scale of its sum (``sum_i |term_i|``, which is the
@@ -49,128 +52,17 @@ like ``eps / KL``: below ``KL ~ 1e-10`` ratios are noise.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
+
+from ._blocks import (CHUNK_BYTES, SKEW, WIDTH, _dot, _finite_or, _rowdot, _rows,
+                      _Scratch, _sel, _shape_of, _stream, default_chunk)
 
 __all__ = ["kl", "tv", "chi2", "hellinger2", "hilbert", "entropy", "contraction_ratios",
            "contraction_check_stream", "default_chunk", "RATIO_KINDS", "CHUNK_BYTES", "WIDTH"]
 
-CHUNK_BYTES = 512 << 10      # one block of one operand: fits L2 with its scratch
-WIDTH = 8192                 # columns per block: ddot below OpenBLAS's threading threshold
-_SKEW = 192                  # bytes between a block and its scratch, mod 4096
 RATIO_KINDS = ("kl_forward", "kl_reverse", "kl_pairwise")
-
-_rowdot = getattr(np, "vecdot", None) or (lambda a, b: np.einsum("...i,...i->...", a, b))
-
-
-def default_chunk(classes: int) -> int:
-    """Rows per block so that one float64 operand block is about ``CHUNK_BYTES``."""
-    return max(1, CHUNK_BYTES // (8 * min(WIDTH, max(1, int(classes)))))
-
-
-# --- blocking ---------------------------------------------------------------------------
-def _rows(arrays) -> tuple[tuple[int, ...], int, list[np.ndarray]]:
-    """Operands as 2-D ``(N, K)`` arrays (or ``(1, K)`` to broadcast per block)."""
-    xs = [np.asarray(x, dtype=np.float64) for x in arrays]
-    if any(x.ndim == 0 for x in xs):
-        raise ValueError("divergence operands must have a last axis of K classes")
-    ks = {x.shape[-1] for x in xs}
-    if len(ks) != 1:
-        raise ValueError(f"operands disagree on the number of classes: {sorted(ks)}")
-    k = ks.pop()
-    batch = np.broadcast_shapes(*[x.shape[:-1] for x in xs])
-    out = []
-    for x in xs:
-        if x.shape[:-1] == batch:
-            x = x.reshape(-1, k)
-        elif all(s == 1 for s in x.shape[:-1]):
-            x = x.reshape(1, k)                   # one vector: broadcast inside the block
-        else:
-            x = np.broadcast_to(x, batch + (k,)).reshape(-1, k)
-        out.append(x if x.strides[-1] == 8 else np.ascontiguousarray(x))
-    return batch, k, out
-
-
-class _Scratch:
-    """Reusable block buffers, each placed ``_SKEW`` bytes past its source (mod 4096)
-    with the source's row stride (mod 4096), so the skew holds on every row."""
-
-    def __init__(self, rows: int, width: int, slots: int):
-        self.raw = [np.empty(rows * (width + 512) + 1024) for _ in range(slots)]
-        self.base = [r.__array_interface__["data"][0] for r in self.raw]
-        self.src: list[tuple[int, int]] = []
-
-    def view(self, slot: int, src: int, shape: tuple[int, int]) -> np.ndarray:
-        addr, stride = self.src[src]
-        rows, width = shape
-        start = ((addr + _SKEW - self.base[slot]) % 4096) // 8
-        if rows == 1:
-            return self.raw[slot][start:start + width].reshape(1, width)
-        step = width + ((stride // 8 - width) % 512)
-        return self.raw[slot][start:start + rows * step].reshape(rows, step)[:, :width]
-
-
-def _drive(kernel: Callable, xs: list[np.ndarray], n: int, k: int, chunk, n_out: int,
-           init=(0.0,), combine=(np.add,)):
-    """Run ``kernel(blocks, cols, scratch) -> n_out partial row arrays`` over every block,
-    combining partials across column segments with ``combine`` (per output)."""
-    width = min(k, WIDTH)
-    rows = int(chunk) if chunk else default_chunk(k)
-    if rows < 1:
-        raise ValueError(f"chunk must be a positive number of rows, got {chunk}")
-    init = tuple(init) * n_out if len(init) == 1 else tuple(init)
-    combine = tuple(combine) * n_out if len(combine) == 1 else tuple(combine)
-    outs = [np.full(n, v) for v in init]
-    scratch = _Scratch(min(rows, n), width, 2)
-    addrs = [x.__array_interface__["data"][0] for x in xs]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for r0 in range(0, n, rows):
-            r1 = min(n, r0 + rows)
-            for c0 in range(0, k, width):
-                c1 = min(k, c0 + width)
-                blocks, scratch.src = [], []
-                for x, a in zip(xs, addrs):
-                    whole = x.shape[0] == 1
-                    blocks.append(x[:, c0:c1] if whole else x[r0:r1, c0:c1])
-                    scratch.src.append((a + (0 if whole else r0 * x.strides[0]) + 8 * c0,
-                                        x.strides[0]))
-                parts = kernel(blocks, slice(c0, c1), scratch)
-                for o, part, op in zip(outs, parts if n_out > 1 else (parts,), combine):
-                    seg = o[r0:r1]
-                    op(seg, part, out=seg)
-    return outs
-
-
-def _shape(batch, outs, n_out):
-    shaped = tuple(o.reshape(batch)[()] for o in outs)
-    return shaped if n_out > 1 else shaped[0]
-
-
-def _stream(kernel, arrays, chunk, n_out=1, **kw):
-    batch, k, xs = _rows(arrays)
-    n = max((x.shape[0] for x in xs), default=1)
-    return _shape(batch, _drive(kernel, xs, n, k, chunk, n_out, **kw), n_out)
-
-
-def _shape_of(*blocks) -> tuple[int, int]:
-    return max(b.shape[0] for b in blocks), blocks[0].shape[1]
-
-
-def _finite_or(part: np.ndarray, redo: Callable[[np.ndarray], np.ndarray],
-               nan_only: bool = False) -> np.ndarray:
-    """Rows whose partial is NaN (or, unless ``nan_only``, infinite) met a convention
-    (``0 log 0``, ``0/0``) or an overflow: recompute them with ``redo(rows)``."""
-    bad = np.isnan(part) if nan_only else ~np.isfinite(part)
-    if bad.any():
-        part = part.copy()
-        part[bad] = redo(bad)
-    return part
-
-
-def _sel(x: np.ndarray, bad: np.ndarray) -> np.ndarray:
-    return x if x.shape[0] == 1 else x[bad]
-
 
 # --- block kernels (inside _drive: 2-D blocks, warnings off) ------------------------------
 def _kl_block(blocks, cols, scratch):
@@ -178,7 +70,7 @@ def _kl_block(blocks, cols, scratch):
     r = scratch.view(0, 1, _shape_of(a, b))
     np.divide(a, b, out=r)
     np.log(r, out=r)
-    part = _rowdot(np.broadcast_to(a, r.shape), r)
+    part = _dot(np.broadcast_to(a, r.shape), r)
 
     def redo(bad):                 # 0 log 0 = 0; a/b overflowed where b > 0: log a - log b
         ab, bb, rb = _sel(a, bad), _sel(b, bad), r[bad]
@@ -203,7 +95,7 @@ def _chi2_block(blocks, cols, scratch):
     d, t = scratch.view(0, 0, shape), scratch.view(1, 1, shape)
     np.subtract(a, b, out=d)
     np.divide(d, b, out=t)         # (d / b) * d, not d * d / b: d * d underflows for tiny d
-    part = _rowdot(t, d)
+    part = _dot(t, d)
 
     def redo(bad):                 # 0/0 = 0
         zero = (np.broadcast_to(a, shape)[bad] == 0) & (np.broadcast_to(b, shape)[bad] == 0)
@@ -217,7 +109,7 @@ def _hellinger2_block(blocks, cols, scratch):
     np.sqrt(a, out=ra)
     np.sqrt(b, out=rb)
     d = np.subtract(ra, rb, out=ra) if ra.shape == rb.shape else ra - rb
-    return 0.5 * _rowdot(d, d)
+    return 0.5 * _dot(d, d)
 
 
 def _hilbert_block(blocks, cols, scratch):
@@ -240,7 +132,7 @@ def _entropy_block(blocks, cols, scratch):
     (a,) = blocks
     r = scratch.view(0, 0, a.shape)
     np.log(a, out=r)
-    part = _rowdot(a, r)
+    part = _dot(a, r)
     return _finite_or(part, lambda bad: np.where(a[bad] == 0, 0.0, a[bad] * r[bad]).sum(axis=-1),
                       nan_only=True)
 
@@ -285,48 +177,108 @@ def entropy(a, *, chunk: int | None = None):
 
 # --- contraction ratios ---------------------------------------------------------------------
 class _Anchor:
-    """What KL against one fixed vector ``p`` needs, computed once: ``log p`` (``-inf``
-    off the support) and the same with 0 off the support (those terms carry ``p_i = 0``)."""
+    """KL against one fixed vector ``p``, with what depends only on ``p`` computed once:
+    ``log p`` (``-inf`` off the support), its pieces cut as the blocks are, and
+    ``S(p) = sum p log p`` summed exactly as :meth:`divergences` sums
+    ``S(b) = sum p log b``, so that ``KL(p||b) = S(p) - S(b)`` is exactly 0 at ``b = p``.
 
-    def __init__(self, p: np.ndarray):
-        self.p = p
+    The loop is the hot path of every contraction check, so it is written out rather
+    than run through ``_drive``: one ``log`` pass into skewed scratch and one dot
+    (forward) or two (reverse, ``sum a log a - sum a log p``) per block, on cached data.
+    """
+
+    def __init__(self, p: np.ndarray, chunk=None):
+        if p.ndim != 1:
+            raise ValueError("the anchor must be one vector (K,)")
+        self.p, self.chunk, self.k = p, chunk, p.shape[0]
         with np.errstate(divide="ignore"):
             self.logp = np.log(p)
-        self.logp_safe = np.where(p > 0, self.logp, 0.0)
+        segment = CHUNK_BYTES // 8
+        self.width = min(self.k, segment)
+        self.pieces = [(c0, min(self.k, c0 + self.width)) for c0 in range(0, self.k, self.width)]
+        self.splogp = float(self.divergences(p.reshape(1, -1), forward=True, raw=True)[0])
 
-    def forward_block(self, blocks, cols, scratch):
-        """``KL(p||mq)``, ``KL(p||q)`` partials: ``sum p (log p - log b)``."""
-        ps, lps = self.p[cols], self.logp_safe[cols]
-        out = []
-        for j in (1, 0):
-            b = blocks[j]
-            r = scratch.view(0, j, b.shape)
-            np.log(b, out=r)
-            np.subtract(lps, r, out=r)
-            part = _rowdot(r, ps)
+    def divergences(self, x: np.ndarray, *, forward: bool, raw: bool = False) -> np.ndarray:
+        """Per row of ``x`` ``(n, K)``: ``KL(p||x)`` (``forward``; ``S(x)`` when ``raw``)
+        or ``KL(x||p)``."""
+        n, k = x.shape
+        if k != self.k:
+            raise ValueError(f"operands disagree on the number of classes: {sorted({k, self.k})}")
+        rows = 1 if k > CHUNK_BYTES // 8 else (int(self.chunk) if self.chunk else default_chunk(k))
+        if rows < 1:
+            raise ValueError(f"chunk must be a positive number of rows, got {self.chunk}")
+        out = np.zeros(n)
+        scratch = _Scratch(min(rows, n), self.width, 1)
+        addr, stride = x.__array_interface__["data"][0], x.strides[0]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if rows == 1 and self.long:
+                self._long_rows(x, out, scratch, addr, stride, forward)
+            else:
+                self._blocks(x, out, scratch, addr, stride, forward, rows)
+            bad = np.flatnonzero(np.isnan(out))
+            for i in bad:                          # the conventions: 0 log b = 0, 0 log 0 = 0
+                a = x[i]
+                if forward:
+                    out[i] = np.where(self.p == 0, 0.0, self.p * np.log(a)).sum()
+                else:
+                    out[i] = np.where(a == 0, 0.0, a * (np.log(a) - self.logp)).sum()
+        if forward and not raw:
+            out = self.splogp - out               # S(x) = -inf where x_i = 0 < p_i: +inf
+        return out
 
-            def redo(bad, b=b):                   # p_i = b_i = 0: the term is 0
-                t = ps * (lps - np.log(_sel(b, bad)))
-                return np.where(ps == 0, 0.0, t).sum(axis=-1)
-            out.append(_finite_or(part, redo, nan_only=True))
-        return tuple(out)
 
-    def reverse_block(self, blocks, cols, scratch):
-        """``KL(mq||p)``, ``KL(q||p)`` partials: ``sum a (log a - log p)``."""
-        lp = self.logp[cols]
-        out = []
-        for j in (1, 0):
-            a = blocks[j]
-            r = scratch.view(0, j, a.shape)
-            np.log(a, out=r)
-            np.subtract(r, lp, out=r)
-            part = _rowdot(a, r)
+    @property
+    def long(self) -> bool:
+        """Rows cut into whole multiples of ``WIDTH`` (the fast path of long rows)."""
+        return all(c1 - c0 > WIDTH and (c1 - c0) % WIDTH == 0 for c0, c1 in self.pieces[:-1]) \
+            and self.k > CHUNK_BYTES // 8
 
-            def redo(bad, a=a, r=r):              # a_i = 0: the term is 0
-                ab = _sel(a, bad)
-                return np.where(ab == 0, 0.0, ab * _sel(r, bad)).sum(axis=-1)
-            out.append(_finite_or(part, redo, nan_only=True))
-        return tuple(out)
+    def _long_rows(self, x, out, scratch, addr, stride, forward):
+        """One row at a time, one contiguous segment per step (the hot loop)."""
+        raw, base = scratch.raw[0], scratch.base[0]
+        pieces = []
+        for c0, c1 in self.pieces:
+            m, rest = divmod(c1 - c0, WIDTH)
+            cut = (c0, c1, m, rest, self.p[c0:c1 - rest].reshape(m, WIDTH),
+                   self.logp[c0:c1 - rest].reshape(m, WIDTH), self.p[c1 - rest:c1],
+                   self.logp[c1 - rest:c1])
+            pieces.append(cut)
+        for i in range(x.shape[0]):
+            row, total = x[i], 0.0
+            at = addr + i * stride + SKEW - base
+            for c0, c1, m, rest, p2, lp2, pt, lpt in pieces:
+                start = ((at + 8 * c0) % 4096) >> 3
+                r = raw[start:start + c1 - c0]
+                seg = row[c0:c1]
+                np.log(seg, out=r)
+                full = c1 - c0 - rest
+                if forward:
+                    total += _rowdot(r[:full].reshape(m, WIDTH), p2).sum()
+                    if rest:
+                        total += _rowdot(r[full:], pt)
+                else:
+                    s2 = seg[:full].reshape(m, WIDTH)
+                    total += (_rowdot(s2, r[:full].reshape(m, WIDTH)) - _rowdot(s2, lp2)).sum()
+                    if rest:
+                        total += _rowdot(seg[full:], r[full:]) - _rowdot(seg[full:], lpt)
+            out[i] = total
+
+    def _blocks(self, x, out, scratch, addr, stride, forward, rows):
+        """Blocks of ``rows`` whole rows (or of row pieces), general shapes."""
+        n = x.shape[0]
+        for r0 in range(0, n, rows):
+            r1 = min(n, r0 + rows)
+            acc = out[r0:r1]
+            for c0, c1 in self.pieces:
+                blk = x[r0:r1, c0:c1]
+                scratch.src = [(addr + r0 * stride + 8 * c0, stride)]
+                r = scratch.view(0, 0, blk.shape)
+                np.log(blk, out=r)
+                if forward:
+                    acc += _dot(r, self.p[c0:c1])
+                else:
+                    acc += _dot(blk, r)
+                    acc -= _dot(blk, self.logp[c0:c1])
 
 
 class _Pick:
@@ -346,31 +298,32 @@ def _pairwise_block(blocks, cols, scratch):
             _kl_block((q, q2), cols, _Pick(scratch, (0, 2))))
 
 
-def _ratio_kernel(kind: str, anchor):
-    """``(kernel, n_operands, extra)``: the block kernel giving (numerator, denominator)
-    partials, and whether the anchor is an operand (a batched anchor)."""
-    if kind not in RATIO_KINDS:
-        raise ValueError(f"kind must be one of {RATIO_KINDS}, got {kind!r}")
-    if kind == "kl_pairwise":
-        return _pairwise_block, ()
-    p = np.asarray(anchor, dtype=np.float64)
-    if p.ndim == 1:
-        anc = _Anchor(p)
-        return (anc.forward_block if kind == "kl_forward" else anc.reverse_block), ()
-    if kind == "kl_forward":                      # operands (q, mq, p): KL(p||mq), KL(p||q)
-        kernel = lambda bl, c, s: (_kl_block((bl[2], bl[1]), c, _Pick(s, (2, 1))),
-                                   _kl_block((bl[2], bl[0]), c, _Pick(s, (2, 0))))
-    else:                                         # KL(mq||p), KL(q||p)
-        kernel = lambda bl, c, s: (_kl_block((bl[1], bl[2]), c, _Pick(s, (1, 2))),
-                                   _kl_block((bl[0], bl[2]), c, _Pick(s, (0, 2))))
-    return kernel, (p,)
-
-
 def _ratio(num, den, parts: bool):
     if parts:
         return num, den
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.divide(num, den)[()]
+
+
+def _parts(kind: str, anc: "_Anchor | None", operands, chunk):
+    """(numerator, denominator) of ``kind`` for one batch of operands."""
+    if kind == "kl_pairwise":
+        return _stream(_pairwise_block, operands, chunk, n_out=2)
+    if anc is None:                               # a batch of anchors: one per row
+        q, mq, p = operands
+        if kind == "kl_forward":
+            return kl(p, mq, chunk=chunk), kl(p, q, chunk=chunk)
+        return kl(mq, p, chunk=chunk), kl(q, p, chunk=chunk)
+    batch, k, (q, mq) = _rows(operands[:2])
+    num = anc.divergences(mq, forward=kind == "kl_forward")
+    den = anc.divergences(q, forward=kind == "kl_forward")
+    num, den = np.broadcast_arrays(num, den)
+    return num.reshape(batch)[()], den.reshape(batch)[()]
+
+
+def _check_kind(kind: str):
+    if kind not in RATIO_KINDS:
+        raise ValueError(f"kind must be one of {RATIO_KINDS}, got {kind!r}")
 
 
 def contraction_ratios(kind: str, anchor, q, mq, q2=None, mq2=None, *,
@@ -387,37 +340,43 @@ def contraction_ratios(kind: str, anchor, q, mq, q2=None, mq2=None, *,
     ``inf/inf``, ``+inf`` for ``x/0`` with ``x > 0``.  With ``parts=True`` returns
     ``(numerator, denominator)`` instead.
     """
-    if kind == "kl_pairwise" and (q2 is None or mq2 is None):
-        raise ValueError("kl_pairwise needs q2 and mq2 (the second student and its image)")
-    kernel, extra = _ratio_kernel(kind, anchor)
-    operands = (q, mq, q2, mq2) if kind == "kl_pairwise" else (q, mq) + extra
-    num, den = _stream(kernel, operands, chunk, n_out=2)
-    return _ratio(num, den, parts)
+    _check_kind(kind)
+    if kind == "kl_pairwise":
+        if q2 is None or mq2 is None:
+            raise ValueError("kl_pairwise needs q2 and mq2 (the second student and its image)")
+        return _ratio(*_parts(kind, None, (q, mq, q2, mq2), chunk), parts)
+    p = np.asarray(anchor, dtype=np.float64)
+    if p.ndim == 1:
+        return _ratio(*_parts(kind, _Anchor(p, chunk), (q, mq), chunk), parts)
+    return _ratio(*_parts(kind, None, (q, mq, p), chunk), parts)
 
 
 def contraction_check_stream(kind: str, anchor, batches: Iterable, *, chunk: int | None = None,
                              parts: bool = False):
     """:func:`contraction_ratios` over batches that arrive one at a time.
 
-    ``batches`` yields ``(q, mq)`` (``(q, mq, q2, mq2)`` for ``kl_pairwise``) with
-    ``(n_i, K)`` rows each; ``log p`` of the (single) ``anchor`` is computed once for
-    all of them.  Returns the ``sum n_i`` ratios (or ``(numerator, denominator)``), in
-    order.  Memory: one batch plus one block of scratch, never ``N x K``.
+    ``batches`` yields ``(q, mq)`` (``(q, mq, q2, mq2)`` for ``kl_pairwise``) of
+    ``(n_i, K)`` rows each; ``log p`` of the single ``anchor`` vector is computed once
+    for all of them.  Returns the ``sum n_i`` ratios (or ``(numerator, denominator)``)
+    in order.  Memory: one batch plus a block of scratch, never ``N x K``.
     """
-    kernel, extra = _ratio_kernel(kind, anchor)
-    if extra:
-        raise ValueError("contraction_check_stream takes one anchor vector (K,)")
+    _check_kind(kind)
+    anc = None
+    if kind != "kl_pairwise":
+        p = np.asarray(anchor, dtype=np.float64)
+        if p.ndim != 1:
+            raise ValueError("contraction_check_stream takes one anchor vector (K,)")
+        anc = _Anchor(p, chunk)
+    size = 4 if kind == "kl_pairwise" else 2
     nums, dens = [], []
     for batch in batches:
         batch = tuple(batch)
-        if len(batch) != (4 if kind == "kl_pairwise" else 2):
+        if len(batch) != size:
             raise ValueError(f"{kind}: each batch must be "
-                             + ("(q, mq, q2, mq2)" if kind == "kl_pairwise" else "(q, mq)"))
-        _, k, xs = _rows(batch)
-        n = max(x.shape[0] for x in xs)
-        num, den = _drive(kernel, xs, n, k, chunk, 2)
-        nums.append(num)
-        dens.append(den)
+                             + ("(q, mq, q2, mq2)" if size == 4 else "(q, mq)"))
+        num, den = _parts(kind, anc, batch, chunk)
+        nums.append(np.atleast_1d(num).reshape(-1))
+        dens.append(np.atleast_1d(den).reshape(-1))
     num = np.concatenate(nums) if nums else np.empty(0)
     den = np.concatenate(dens) if dens else np.empty(0)
     return _ratio(num, den, parts)

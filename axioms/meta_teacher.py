@@ -55,30 +55,36 @@ def _not_equal(a, b):
     return sp.Or(*[sp.Ne(x, y) for x, y in zip(a, b)])
 
 
-def mt3(family, k):
+def _strict_decrease(axiom, family, k, divergence, label, statement):
+    """The necessary condition "strictly decreasing" of a contraction axiom: at every
+    ``q != r`` (``r`` the anchor, or a second student for MT3p) ``divergence(q, r, M(q),
+    M(r)) > 0``.  A violation refutes the axiom; a proof of it proves nothing."""
     p, q = _anchor(family, k), list(components("q", k))
-    m = substitute(_m(family, k), k, **{s: q for s in _students(family)})
-    atom = Atom(kl(p, q) - kl(p, m), ">", "KL(p||M(p,q)) < KL(p||q)")
-    return [claim("MT3", family, k, _inputs(family, "q"), [atom], extra_domain=[_not_equal(p, q)],
-                  sufficient=False, statement="KL(p||M(p,q)) <= kappa KL(p||q), kappa < 1")]
+    pairwise = axiom == "MT3p"
+    r = list(components("r", k)) if pairwise else p
+    m = _m(family, k)
+    mq = substitute(m, k, **{s: q for s in _students(family)})
+    mr = substitute(m, k, **{s: r for s in _students(family)}) if pairwise else p
+    atom = Atom(divergence(q, r, mq, mr), ">", label)
+    vectors = _inputs(family, "q", "r") if pairwise else _inputs(family, "q")
+    return [claim(axiom, family, k, vectors, [atom], extra_domain=[_not_equal(q, r)],
+                  sufficient=False, statement=statement)]
+
+
+def mt3(family, k):
+    return _strict_decrease("MT3", family, k, lambda q, p, mq, _: kl(p, q) - kl(p, mq),
+                            "KL(p||M(p,q)) < KL(p||q)", "KL(p||M(p,q)) <= kappa KL(p||q), kappa < 1")
 
 
 def mt3r(family, k):
-    p, q = _anchor(family, k), list(components("q", k))
-    m = substitute(_m(family, k), k, **{s: q for s in _students(family)})
-    atom = Atom(kl(q, p) - kl(m, p), ">", "KL(M(p,q)||p) < KL(q||p)")
-    return [claim("MT3r", family, k, _inputs(family, "q"), [atom], extra_domain=[_not_equal(p, q)],
-                  sufficient=False, statement="KL(M(p,q)||p) <= kappa KL(q||p), kappa < 1")]
+    return _strict_decrease("MT3r", family, k, lambda q, p, mq, _: kl(q, p) - kl(mq, p),
+                            "KL(M(p,q)||p) < KL(q||p)", "KL(M(p,q)||p) <= kappa KL(q||p), kappa < 1")
 
 
 def mt3p(family, k):
-    q, r = list(components("q", k)), list(components("r", k))
-    m = _m(family, k)
-    mq = substitute(m, k, **{s: q for s in _students(family)})
-    mr = substitute(m, k, **{s: r for s in _students(family)})
-    atom = Atom(kl(q, r) - kl(mq, mr), ">", "KL(M(p,q)||M(p,r)) < KL(q||r)")
-    return [claim("MT3p", family, k, _inputs(family, "q", "r"), [atom], extra_domain=[_not_equal(q, r)],
-                  sufficient=False, statement="KL(M(p,q)||M(p,q')) <= kappa KL(q||q'), kappa < 1")]
+    return _strict_decrease("MT3p", family, k, lambda q, r, mq, mr: kl(q, r) - kl(mq, mr),
+                            "KL(M(p,q)||M(p,r)) < KL(q||r)",
+                            "KL(M(p,q)||M(p,q')) <= kappa KL(q||q'), kappa < 1")
 
 
 def mt4(family, k):

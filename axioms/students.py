@@ -44,7 +44,7 @@ from .vector import components
 
 __all__ = ["StudentFamily", "StudentError", "support", "independence", "toric", "box",
            "polytope", "from_relations", "get_student", "student_names", "BUILTIN",
-           "load_student", "family_students"]
+           "load_student", "family_students", "relation_text"]
 
 
 class StudentError(ValueError):
@@ -52,6 +52,13 @@ class StudentError(ValueError):
 
 
 _INEQ = (sp.Ge, sp.Gt, sp.Le, sp.Lt)
+
+
+def relation_text(rel: sp.Basic) -> str:
+    """A relation as a reader (and the spec language) writes it: ``x_0*x_3 == x_1*x_2``."""
+    if isinstance(rel, sp.Eq):
+        return f"{sp.sstr(rel.lhs)} == {sp.sstr(rel.rhs)}"
+    return sp.sstr(rel)
 
 
 def _atom_form(rel: sp.Basic) -> tuple[sp.Expr, str]:
@@ -144,7 +151,7 @@ class StudentFamily:
         for rel in self.relations:
             expr, how = _atom_form(rel)
             out.append(Atom(expr.xreplace(dict(zip(self.symbols, values))), how,
-                            f"{what}: {sp.sstr(rel)}"))
+                            f"{what}: {relation_text(rel)}"))
         return out
 
     def violated(self, point: Sequence) -> list[str]:
@@ -160,7 +167,7 @@ class StudentFamily:
             if not val.is_Rational:
                 raise StudentError(f"{self.name}: {rel} is not rational at {point}")
             if not {"==": val == 0, ">=": val >= 0, ">": val > 0}[how]:
-                out.append(sp.sstr(rel))
+                out.append(relation_text(rel))
         return out
 
     def contains(self, point: Sequence) -> bool:
@@ -243,7 +250,7 @@ class StudentFamily:
     def to_json(self) -> dict:
         return {"name": self.name, "classes": self.classes, "kind": self.kind,
                 "support": list(self.face) if self.allowed is not None else None,
-                "relations": [sp.sstr(r) for r in self.relations],
+                "relations": [relation_text(r) for r in self.relations],
                 "doc": self.doc.strip()}
 
 
@@ -381,8 +388,14 @@ def from_relations(K: int, relations, *, name: str = "user", doc: str = "") -> S
             raise StudentError(f"student family {name!r}: {rel} is not an equation or "
                                "inequality (S is a conjunction of them)")
     fam = StudentFamily(name, K, tuple(eqs), tuple(ineqs), doc=doc)
-    return fam if fam.linear is None else StudentFamily(name, K, tuple(eqs), tuple(ineqs),
-                                                       doc=doc, kind="linear")
+    if fam.linear is not None:
+        return StudentFamily(name, K, tuple(eqs), tuple(ineqs), doc=doc, kind="linear")
+    us = fam.binomials
+    if us and not ineqs and all(sum(u) == 0 for u in us):
+        # log x ⊥ span(u)  <=>  log x ∈ rowspace(A) for A spanning the complement
+        A = [_integer(list(v)) for v in sp.Matrix(us).nullspace()]
+        return StudentFamily(name, K, tuple(eqs), doc=doc, kind="toric", data={"A": A})
+    return fam
 
 
 # --- the registry ------------------------------------------------------------------

@@ -8,19 +8,15 @@ NaN or infinite value (``e`` undefined, or at a singularity such as ``log 0``) m
 margin ``-inf``: an undefined atom is never a violation (as in :mod:`._certify`).
 Numeric search never proves (THEORY.md §7).
 
-Sampling (:func:`sample_points`, seeded).  Vectors: Dirichlet at concentrations 0.2, 1,
-5; near a vertex (``(1-e) e_j + e Dir(1)``, ``e`` in ``[1e-6, 1e-1]`` log-uniformly); near
-a face (random components scaled by ``1e-7..1e-2``); for each vector after the first,
-near an earlier one (logit jitter or a small mixture: ratios near the fixed point);
-components ``>= FLOOR``.  Parameters: an interval from the sign assumptions and the
-domain's bounds linear in the parameter alone, sampled uniformly, within ``1e-7..1e-1``
-(relative) of each end and at simple rationals ``lo + (hi-lo) n/d``; on a half-line at
-``end + 10^U(-3,1)``, near the end and at ``end + n/d``; on the line uniformly on
-``[-10, 10]`` and at log-uniform magnitudes.  Equalities are *solved* (first solution of
-``sympy.solve`` for the last parameter, else the last vector component, of each):
-``w1 + w2 == 1`` sets ``w2 = 1 - w1``; ``x_0 == x_1`` sets ``x_1 = x_0`` before
-renormalising (homogeneous equalities survive it).  Rows are then filtered by the whole
-domain, vectorised (equalities to ``1e-9`` relative).
+Compilation (:func:`compile_claim`): atoms and domain relations lambdified to NumPy;
+equalities are *solved* (first solution of ``sympy.solve`` for the last parameter, else
+the last vector component, of each): ``w1 + w2 == 1`` sets ``w2 = 1 - w1``; ``x_0 ==
+x_1`` sets ``x_1 = x_0`` before renormalising (homogeneous equalities survive it).
+
+Sampling (:func:`sample_points`, seeded): the samplers of :mod:`._sampling`
+(Dirichlet at several concentrations, near vertices and faces, near earlier vectors or
+a given fixed point); rows are filtered by the whole domain, vectorised (equalities to
+``1e-9`` relative).
 
 Search (:func:`search`): the best rows are climbed by rounds of Gaussian steps in
 unconstrained coordinates (centred logits of vectors, so they stay in the simplex; a
@@ -45,16 +41,16 @@ import sympy as sp
 from distillproof.axioms.claims import Claim
 from distillproof.proofs.evidence import Evidence, Refuted, Unknown
 
+from ._sampling import (CONCENTRATIONS, FLOOR, Batch, _admissible, _columns,  # noqa: F401
+                        _complete, _draw, _finish, _sample_parameter, _sample_vector, _size,
+                        _values, sample_points)
+
 __all__ = ["Compiled", "Candidate", "compile_claim", "sample_points", "violation_margins",
            "search", "rationalize", "refute_numeric", "TOL", "FLOOR", "LADDER"]
 
 TOL = 1e-12                                  # ==/>= margins up to this are rounding
-FLOOR = 1e-9                                 # smallest sampled vector component
 LADDER = (100, 10**6, 10**9, 10**12, None)   # denominator bounds tried (None: exact float)
 MAX_EXPONENT = 10**4                         # larger exact powers are not attempted
-CONCENTRATIONS = (0.2, 1.0, 5.0)
-
-Batch = dict[str, np.ndarray]                # vector -> (n, K); parameter -> (n,)
 
 
 # --- compilation ------------------------------------------------------------------
@@ -113,15 +109,6 @@ def _conjuncts(rels) -> list:
     for r in rels:
         out.extend(_conjuncts(r.args) if isinstance(r, sp.And) else [r])
     return out
-
-
-def _values(f: Callable, cols, n: int) -> np.ndarray:
-    """``f(*cols)`` as ``n`` floats (NaN where complex or undefined)."""
-    with np.errstate(all="ignore"):
-        v = np.asarray(f(*cols))
-    if np.iscomplexobj(v):
-        v = np.where(np.abs(v.imag) > 1e-12 * (1 + np.abs(v.real)), np.nan, v.real)
-    return np.broadcast_to(v.astype(np.float64, copy=False), (n,))
 
 
 def _relation_fn(rel, fn) -> Callable:
@@ -188,122 +175,6 @@ def _solve_equalities(claim: Claim, rels) -> dict:
     sols = [s for s in sols if set(s) == set(targets)
             and not any(t in e.free_symbols for e in s.values() for t in targets)]
     return sols[0] if sols else {}
-
-
-# --- sampling ----------------------------------------------------------------------
-def _finish(x: np.ndarray, floor: float = FLOOR) -> np.ndarray:
-    x = np.maximum(np.nan_to_num(x, nan=floor), floor)
-    return x / x.sum(axis=1, keepdims=True)
-
-
-def _sample_vector(rng, n: int, k: int, earlier: list[np.ndarray]) -> np.ndarray:
-    schemes = [*CONCENTRATIONS, "vertex", "face"] + (["near"] if earlier else [])
-    weights = np.array([0.2, 0.2, 0.2, 0.15, 0.15] + ([0.45] if earlier else []))
-    kind = rng.choice(len(schemes), size=n, p=weights / weights.sum())
-    x = np.empty((n, k))
-    for j, scheme in enumerate(schemes):
-        rows = np.flatnonzero(kind == j)
-        m = len(rows)
-        if isinstance(scheme, float):
-            x[rows] = rng.dirichlet(np.full(k, scheme), m)
-        elif scheme == "vertex":
-            eps = 10.0 ** rng.uniform(-6, -1, (m, 1))
-            x[rows] = (1 - eps) * np.eye(k)[rng.integers(0, k, m)] + eps * rng.dirichlet(np.ones(k), m)
-        elif scheme == "face":
-            base, hit = rng.dirichlet(np.ones(k), m), rng.random((m, k)) < 0.5
-            hit[np.arange(m), rng.integers(0, k, m)] = False
-            x[rows] = np.where(hit, base * 10.0 ** rng.uniform(-7, -2, (m, k)), base)
-        else:
-            base = np.stack(earlier)[rng.integers(0, len(earlier), m), rows]
-            jitter = _finish(np.exp(np.log(base) + 10.0 ** rng.uniform(-4, 0, (m, 1))
-                                    * rng.standard_normal((m, k))))
-            eps = 10.0 ** rng.uniform(-5, -0.3, (m, 1))
-            mix = (1 - eps) * base + eps * rng.dirichlet(np.ones(k), m)
-            x[rows] = np.where(rng.random((m, 1)) < 0.5, jitter, mix)
-    return _finish(x)
-
-
-def _sample_parameter(rng, n: int, lo: float, hi: float) -> np.ndarray:
-    kind = rng.choice(4, size=n, p=[0.45, 0.15, 0.15, 0.25])
-    den = rng.integers(1, 13, n).astype(float)
-    if np.isfinite(lo) and np.isfinite(hi):
-        w = hi - lo
-        near = w * 10.0 ** rng.uniform(-7, -1, n)
-        opts = [lo + w * rng.random(n), lo + near, hi - near,
-                lo + w * np.floor(rng.random(n) * (den + 1)) / den]
-    elif np.isfinite(lo) or np.isfinite(hi):
-        end, sign = (lo, 1.0) if np.isfinite(lo) else (hi, -1.0)
-        opts = [end + sign * 10.0 ** rng.uniform(-3, 1, n), end + sign * 10.0 ** rng.uniform(-7, -3, n),
-                end + sign * rng.uniform(0, 10, n), end + sign * rng.integers(1, 31, n) / np.minimum(den, 6)]
-    else:
-        sgn = np.where(rng.random(n) < 0.5, -1.0, 1.0)
-        opts = [rng.uniform(-10, 10, n), sgn * 10.0 ** rng.uniform(-3, 1, n),
-                sgn * 10.0 ** rng.uniform(-7, -3, n), rng.integers(-30, 31, n) / den]
-    return np.choose(kind, opts)
-
-
-def _columns(c: Compiled, batch: Batch) -> list[np.ndarray]:
-    cols = [batch[name][:, i] for name, comps in c.claim.vectors.items() for i in range(len(comps))]
-    return cols + [batch[s.name] for s in c.claim.parameters]
-
-
-def _size(batch: Batch) -> int:
-    return len(next(iter(batch.values()))) if batch else 1
-
-
-def _complete(c: Compiled, batch: Batch) -> Batch:
-    """Fill in the solved symbols: vector components, renormalise, then parameters."""
-    for vectors in (True, False):
-        cols, n = _columns(c, batch), _size(batch)
-        for sym, _, f in c.solved:
-            if (sym in c.owner) == vectors:
-                name, i = c.owner.get(sym, (sym.name, None))
-                (batch[name] if i is None else batch[name][:, i])[:] = _values(f, cols, n)
-        for name in sorted({c.owner[s][0] for s, _, _ in c.solved if s in c.owner} if vectors else ()):
-            with np.errstate(all="ignore"):
-                batch[name] = batch[name] / batch[name].sum(axis=1, keepdims=True)
-    return batch
-
-
-def _admissible(c: Compiled, batch: Batch) -> np.ndarray:
-    n = _size(batch)
-    ok = np.ones(n, bool)
-    for name in c.claim.vectors:
-        ok &= np.all(batch[name] > 0, axis=1) & np.all(np.isfinite(batch[name]), axis=1)
-    cols = _columns(c, batch)
-    for check in c.domain:
-        ok &= check(cols, n)
-    return ok
-
-
-def _draw(c: Compiled, rng, n: int) -> Batch:
-    batch, earlier = {}, []
-    for name, comps in c.claim.vectors.items():
-        batch[name] = _sample_vector(rng, n, len(comps), earlier)
-        earlier.append(batch[name])
-    for s in c.claim.parameters:
-        batch[s.name] = (_sample_parameter(rng, n, *c.intervals[s.name]) if s.name in c.free
-                         else np.zeros(n))
-    return _complete(c, batch)
-
-
-def sample_points(claim: Claim, n: int, seed: int = 0) -> Batch:
-    """Up to ``n`` admissible points (module docstring): vector name -> ``(n, K)`` array
-    in the open simplex, parameter name -> ``(n,)`` array; every row in the domain.
-    Fewer rows only when the domain is too thin to hit by the samplers."""
-    c = compile_claim(claim)
-    rng = np.random.default_rng(seed)
-    parts, have, size = [], 0, max(n, 16)
-    for _ in range(8):
-        batch = _draw(c, rng, size)
-        ok = _admissible(c, batch)
-        batch = {k: v[ok] for k, v in batch.items()}
-        parts.append(batch)
-        have += _size(batch) if batch else 0
-        if have >= n or not batch:
-            break
-        size = min(8 * size, 64 * max(n, 16))
-    return {k: np.concatenate([p[k] for p in parts])[:n] for k in parts[0]}
 
 
 # --- margins and search ------------------------------------------------------------

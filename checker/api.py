@@ -1,6 +1,7 @@
 """The library API behind ``import distillproof as dp`` and the CLI."""
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from ..reports.data import verification_data
@@ -51,11 +52,13 @@ class Verification:
             return "<pre>" + html.escape(self.to_markdown()) + "</pre>"
 
 
-def verify(families, *, settings: Settings | None = None, axioms=None, progress=None, **kw) -> Verification:
+def verify(families, *, settings: Settings | None = None, axioms=None, progress=None,
+           students=None, cache: bool = True, **kw) -> Verification:
     """Verify one family or several (Family objects, catalogue names or spec paths).
 
     Keyword arguments ``seed``, ``timeout_ms``, ``samples``, ``classes`` build the
-    :class:`Settings` when ``settings`` is not given.
+    :class:`Settings` when ``settings`` is not given.  ``cache``: look each family up
+    in the on-disk cache first and store what is computed (:mod:`._cache`).
     """
     settings = settings or Settings(**kw)
     if not isinstance(families, (list, tuple)):
@@ -63,10 +66,41 @@ def verify(families, *, settings: Settings | None = None, axioms=None, progress=
     results = []
     for f in families:
         fam = resolve_family(f)
-        fr = verify_family(fam, settings, axioms=axioms, progress=progress)
-        _attach_contraction(fr, settings)
+        key = _cache_key(fam, settings, axioms, students) if cache else None
+        fr = _cache_load(key, fam, progress)
+        if fr is None:
+            fr = verify_family(fam, settings, axioms=axioms, progress=progress)
+            _attach_contraction(fr, settings)
+            _attach_students(fr, settings, students)
+            if key is not None:
+                from ._cache import store
+                store(key, fr)
         results.append(fr)
     return Verification(results, settings)
+
+
+def _cache_key(family, settings, axioms, students) -> str | None:
+    """The cache key, or None when the result depends on more than the key (claimed
+    constants being decided in a ``claims_context``)."""
+    try:
+        from ._constants import _CLAIMS
+        if _CLAIMS.get() is not None:
+            return None
+    except ImportError:
+        pass
+    from ._cache import family_key
+    return family_key(family, settings, axioms, students)
+
+
+def _cache_load(key, family, progress):
+    if key is None:
+        return None
+    from ._cache import load
+    fr = load(key, family)
+    if fr is not None and progress:
+        for r in fr.results:
+            progress(family, r.axiom, r.evidence)
+    return fr
 
 
 def _attach_contraction(fr: FamilyResult, settings: Settings) -> None:
@@ -77,6 +111,41 @@ def _attach_contraction(fr: FamilyResult, settings: Settings) -> None:
         return
     results = {r.axiom.id: r.status for r in fr.results}
     fr.contraction = constants_data(fr.family, settings, results=results)
+
+
+@lru_cache(maxsize=32)
+def _convexity_json(student, settings: Settings) -> dict:
+    """C depends on the student family only: decided once per run."""
+    from .convexity import convexity
+    return convexity(student, settings).to_json()
+
+
+def _attach_students(fr: FamilyResult, settings: Settings, student=None) -> None:
+    """R, C and the capacity-constrained recursion for each student family: the spec's
+    ``[student]`` table and ``student`` (names, ``[student]`` spec paths or
+    :class:`~distillproof.axioms.students.StudentFamily` objects, e.g. ``--student``).
+    Adds ``"realizability"``, ``"convexity"`` and ``"capacity"`` (lists, one item per
+    student family) to the family's JSON, and ``fr.students`` (the same dict)."""
+    from ..axioms.students import family_students, load_student
+    refs = [] if student is None else (
+        [student] if isinstance(student, (str, Path)) or hasattr(student, "relations")
+        else list(student))
+    chosen = family_students(fr.family) + [s for r in refs for s in load_student(r)]
+    if not chosen:
+        return
+    from .capacity import capacity
+    from .realizability import realizability
+    data: dict = {"realizability": [], "convexity": [], "capacity": []}
+    for s in chosen:
+        data["realizability"].append(realizability(fr.family, s, settings).to_json())
+        data["convexity"].append(_convexity_json(s, settings))
+        try:
+            data["capacity"].append(capacity(fr.family, s, seed=settings.seed))
+        except ValueError as exc:
+            data["capacity"].append({"student": s.name, "classes": s.classes,
+                                     "status": "not applicable", "reason": str(exc)})
+    fr.students = data
+    fr.contraction = {**(fr.contraction or {}), **data}
 
 
 def replay(family, axiom: str, values: dict, classes: int):

@@ -65,7 +65,52 @@ def _resolve(refs, at):
         _fail(str(exc).strip('"'))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _resolve_students(refs) -> list:
+    """``--student`` values as student families (an error names the bad one)."""
+    from ..axioms.students import load_student
+    out = []
+    for ref in refs:
+        try:
+            out += load_student(ref)
+        except (KeyError, ValueError, OSError) as exc:
+            _fail(f"--student {ref}: {str(exc).strip(chr(34))}")
+    return out
+
+
+class _LazyGroup(click.Group):
+    """Commands that live in their own modules are imported when they are used: the
+    top-level ``--help`` lists them from :data:`LAZY` and loads nothing but click."""
+
+    LAZY = {  # name: (module, attribute or None for its register(main), short help)
+        "derive": ("cli_derive", None, "Derive the contraction constants of FAMILY (a catalogue..."),
+        "exercise": ("cli_exercise", "exercise", "Classroom exercises graded by the engine."),
+        "report": ("cli_report", "report", "Render RESULTS (a results.json written by..."),
+        "simulate": ("cli_simulate", "simulate", "Run the recursion q_t = M(p̄, q_{t-1}) of FAMILY..."),
+    }
+    _registered = False
+
+    def list_commands(self, ctx):
+        return sorted(set(self.commands) | set(self.LAZY))
+
+    def get_command(self, ctx, name):
+        if name in ("verify", "derive") and not self._registered:
+            from .cli_derive import register     # derive, and --claim on verify
+            self._registered = True
+            register(self)
+        elif name in self.LAZY and name not in self.commands:
+            import importlib
+            module, attr, _ = self.LAZY[name]
+            self.add_command(getattr(importlib.import_module(f"{__package__}.{module}"), attr), name)
+        return self.commands.get(name)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(n, self.commands[n].get_short_help_str(formatter.width - 6 - len(n))
+                 if n in self.commands else self.LAZY[n][2]) for n in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="distillproof")
 def main():
     """distillproof: is an iterative knowledge-distillation scheme mathematically sound?
@@ -94,7 +139,14 @@ def main():
 @click.option("--axiom", "axioms", multiple=True, metavar="ID", help="Check only these axioms (repeatable).")
 @click.option("--fail-on", type=click.Choice(["never", "refuted", "unknown"]), default="never", show_default=True,
               help="Exit with status 1 when some verdict is refuted (or refuted/unknown): for CI.")
-def verify(families, at, classes, fmt, out, seed, timeout_ms, samples, axioms, fail_on):
+@click.option("--no-cache", "no_cache", is_flag=True,
+              help="Do not read or write the on-disk result cache ($DISTILLPROOF_CACHE).")
+@click.option("--student", "students", multiple=True, metavar="NAME|SPEC",
+              help="Also check realizability, convexity and the capacity-constrained recursion "
+                   "with this student family: a built-in name (e.g. independence-2x2) or a TOML "
+                   "spec with a [student] table (repeatable).")
+def verify(families, at, classes, fmt, out, seed, timeout_ms, samples, axioms, fail_on, no_cache,
+           students):
     """Verify FAMILIES (catalogue names or TOML specs; default: the whole catalogue).
 
     Prints a verdict table (families x axioms), writes results.json, report.md and
@@ -115,7 +167,8 @@ def verify(families, at, classes, fmt, out, seed, timeout_ms, samples, axioms, f
                 _fail(str(exc).strip('"'))
     from ._progress import progress_bar
     with progress_bar(chosen, axioms, enabled=fmt == "text") as tick:
-        result = run(chosen, settings=settings, axioms=axioms or None, progress=tick)
+        result = run(chosen, settings=settings, axioms=axioms or None, progress=tick,
+                     cache=not no_cache, students=_resolve_students(students))
     data = result.to_json()
     from ..reports.render import FILENAMES, write_report
     out_dir = Path(out)
@@ -125,8 +178,9 @@ def verify(families, at, classes, fmt, out, seed, timeout_ms, samples, axioms, f
         key = {"markdown": "md"}.get(fmt, fmt)
         click.echo((out_dir / FILENAMES[key]).read_text(encoding="utf-8"), nl=False)
     else:
-        from ._table import print_table
+        from ._table import print_student_table, print_table
         print_table(data)
+        print_student_table(data)
         click.echo(f"\nJSON:   {out_dir / 'results.json'}\nReport: {out_dir / 'report.md'}"
                    f"\nHTML report: {out_dir / 'report.html'}")
     statuses = {r["status"] for f in data["families"] for r in f["results"]}
@@ -179,11 +233,7 @@ def replay(family, axiom, values, classes):
                f"value {witness.value} (certified by {witness.certified_by})")
 
 
-from .cli_report import report  # noqa: E402  (the `report` command, its own module)
-main.add_command(report)
-
-from .cli_derive import register  # noqa: E402  (derive; --claim on verify)
-register(main)
+# report, derive (with --claim on verify), exercise, simulate: _LazyGroup.LAZY
 
 if __name__ == "__main__":
     main()

@@ -45,7 +45,7 @@ from fractions import Fraction
 import sympy as sp
 
 from ..axioms.claims import Atom, Claim
-from ..axioms.students import StudentFamily
+from ..axioms.students import StudentFamily, relation_text
 from ..axioms.vector import MatVec, components, instantiate, normalize, softmax, vsum
 from ..proofs.evidence import PROVED, REFUTED, UNKNOWN, Evidence, Proved, Refuted, Step, Unknown, Witness
 from .engine import Settings, decide_claim
@@ -131,10 +131,13 @@ def closure_claim(family, student: StudentFamily, settings: Settings = Settings(
         notes.insert(0, f"inputs on the face {list(student.face)} of the simplex (the "
                         "other classes have probability 0); vectors list the face's classes")
     atoms = student.atoms(m, "M in S")
-    inputs = "p̄" if family.kind == "meta-teacher" else ", ".join(family.vectors)
-    students = ", ".join(family.students) if family.kind == "meta-teacher" else ""
-    statement = (f"for all {inputs}{', ' + students if students else ''} in {student.name} "
-                 f"and parameters in the domain: M lies in {student.name} (K={K})")
+    if family.kind == "meta-teacher":
+        names = ([] if family.fixed else ["p̄"]) + list(family.students)
+    else:
+        names = list(family.vectors)
+    head = "for the fixed anchor p̄ (in S), " if family.fixed else ""
+    statement = (f"{head}for all {', '.join(names)} in {student.name} and parameters in "
+                 f"the domain: M lies in {student.name} (K={K})")
     params = tuple(p.symbol for p in family.free_parameters)
     return Claim(axiom="R", family=family.name, classes=K, vectors=vectors,
                  parameters=params, domain=tuple(family.domain) + tuple(hyps),
@@ -237,7 +240,7 @@ def binomial_closure(family, student: StudentFamily) -> Proved | None:
         used = " + ".join(f"({sp.sstr(chosen[cs[k]])})·[{_log_form(us[k[1]], k[0])}]"
                           for k in hyps if chosen[cs[k]] != 0) or "0"
         steps.append(Step("log-linear identity",
-                          f"{sp.sstr(rel)} at M: {_log_form(ub, 'M')} = {used}",
+                          f"{relation_text(rel)} at M: {_log_form(ub, 'M')} = {used}",
                           (("identity in log p_i, log q_i, log Z for every parameter value",
                             "sympy (expand)"),
                            ("each hypothesis is Σ_i u_i log v_i = 0 (v in S, open simplex)",
@@ -273,34 +276,63 @@ def _with_full(ev: Evidence, student: StudentFamily) -> Evidence:
     return ev
 
 
-def _direct_inputs(family, claim: Claim) -> list[str] | None:
-    """The claim vectors hypothesised in ``S`` themselves (the plain anchor ``p``, the
-    students, teachers, ``x``); ``None`` when some claim vector is not one of them."""
+def _direct_inputs(family, claim: Claim) -> list[str]:
+    """The claim vectors hypothesised in ``S`` themselves: the plain anchor ``p``, the
+    students, teachers of a pool, ``x`` (not the teachers of an anchor expression)."""
     plain = family.kind != "meta-teacher" or family.anchor == sp.Symbol("p", positive=True)
-    names = [n for n in claim.vectors if plain or n in family.students]
-    return names if len(names) == len(claim.vectors) else None
+    return [n for n in claim.vectors if plain or n in family.students]
 
 
 def simple_search(claim: Claim, student: StudentFamily, names: list[str], *,
-                  budget: int = 300) -> Witness | None:
+                  budget: int = 120) -> Witness | None:
     """Exact search over simple members of ``S`` (:meth:`StudentFamily.simple_points`)
-    for the vectors ``names`` and simple rational parameter points of the domain;
-    every candidate goes through :func:`._certify.certify`."""
+    for the vectors ``names`` -- the other claim vectors (teachers of an anchor
+    expression) all take one more such member, so a unanimous anchor lies in ``S`` --
+    at simple rational parameter points of the domain.  Every candidate goes through
+    :func:`._certify.certify`, which also checks the hypotheses exactly."""
     from itertools import islice, product
     from ._certify import certify, rational_points
     pts = [tuple(v[i] for i in student.face) for v in student.simple_points(8)]
-    if not pts or set(names) != set(claim.vectors):
+    others = [n for n in claim.vectors if n not in names]
+    if not pts:
         return None
-    params = rational_points(claim, n=4, symbols=claim.parameters) if claim.parameters else [{}]
-    spent = 0
+    params = (rational_points(claim, n=4, symbols=claim.parameters)
+              if claim.parameters else [{}])
+    slots = len(names) + (1 if others else 0)
     for point in params:
         pvals = {s.name: Fraction(int(v.p), int(v.q)) for s, v in point.items()}
-        for combo in islice(product(pts, repeat=len(names)), budget // max(1, len(params))):
-            spent += 1
-            w = certify(claim, {**dict(zip(names, combo)), **pvals})
+        for combo in islice(product(pts, repeat=slots), budget // max(1, len(params))):
+            values = dict(zip(names, combo))
+            values.update({n: combo[-1] for n in others})
+            w = certify(claim, {**values, **pvals})
             if w is not None:
                 return w
     return None
+
+
+def _z3_witness_text(claim: Claim, witness: Witness) -> str | None:
+    """SMT-LIB2 text of the claim's negation with every variable pinned to the witness
+    (``sat`` when replayed), so a refutation found without Z3 replays in any solver."""
+    import z3
+    from . import _z3
+    try:
+        enc = _z3.encode(claim)
+    except _z3.NotEncodable:
+        return None
+    solver = z3.Solver()
+    solver.add(*enc.constraints, enc.negation)
+    for name, comps in claim.vectors.items():
+        solver.add(*[enc.variables[c] == z3.Q(v.numerator, v.denominator)
+                     for c, v in zip(comps, witness.values[name])])
+    for p in claim.parameters:
+        v = Fraction(witness.values[p.name])
+        solver.add(enc.variables[p] == z3.Q(v.numerator, v.denominator))
+    text = solver.to_smt2()
+    if solver.check() != z3.sat:
+        return None
+    return (f"; distillproof: claim {claim.axiom} of family {claim.family!r} at "
+            f"K={claim.classes}, every variable pinned to the witness\n"
+            "; sat = the witness violates the claim\n" + text)
 
 
 def shrink_in_student(claim: Claim, witness: Witness, student: StudentFamily,
@@ -341,36 +373,46 @@ def realizability(family, student: StudentFamily, settings: Settings = Settings(
     """R for ``family`` and ``student`` (see the module docstring): (a) for a fixed
     anchor, then (b) by the SymPy rule, else the shared pipeline at the student's K."""
     K = student.classes
+    anchor_steps: tuple = ()
     try:
-        claim = closure_claim(family, student, settings)
         fixed = anchor_claim(family, student)
+        if fixed is not None:
+            ev = decide_claim(fixed, settings)
+            if ev.status == REFUTED:
+                anchor = tuple(Fraction(str(v)) for v in family.anchor_at(K))
+                ev = dataclasses.replace(ev, witness=dataclasses.replace(
+                    ev.witness, values={"p": anchor}))
+                return StudentCheck("realizability", student, ev,
+                                    f"(a) the fixed anchor lies in {student.name}")
+            if ev.status != PROVED:
+                return StudentCheck("realizability", student, ev, fixed.statement)
+            anchor_steps = (Step("(a) anchor", f"{fixed.statement}: proved by {ev.method}"),)
+        claim = closure_claim(family, student, settings)
     except (ValueError, TypeError) as exc:
         ev = Unknown(reason=f"not checkable at K={K}: {exc}", method="none", classes=K)
         return StudentCheck("realizability", student, ev, f"M preserves {student.name}")
     notes = claim.notes
-    if fixed is not None:
-        ev = decide_claim(fixed, settings)
-        if ev.status == REFUTED:
-            anchor = tuple(Fraction(str(v)) for v in family.anchor_at(K))
-            w = dataclasses.replace(ev.witness, values={"p": anchor})
-            return StudentCheck("realizability", student,
-                                dataclasses.replace(ev, witness=w),
-                                f"(a) the fixed anchor lies in {student.name}", notes)
-        if ev.status != PROVED:
-            return StudentCheck("realizability", student, ev, fixed.statement, notes)
     proof = binomial_closure(family, student)
     if proof is not None:
+        proof = dataclasses.replace(proof, steps=anchor_steps + proof.steps)
         return StudentCheck("realizability", student, proof, claim.statement, notes)
-    ev = decide_claim(claim, settings)
     names = _direct_inputs(family, claim)
-    if names and ev.status == REFUTED:
+    # on a variety (equations) generic points are irrational: Z3's models are then
+    # algebraic and random search misses it, so simple rational members go first
+    searched = bool(student.equations)
+    w = simple_search(claim, student, names) if searched else None
+    ev = decide_claim(claim, settings) if w is None else None
+    if ev is not None and ev.status == REFUTED:
         ev = dataclasses.replace(ev, witness=shrink_in_student(claim, ev.witness, student, names))
-    elif names and ev.status == UNKNOWN:
+    elif ev is not None and ev.status == UNKNOWN and not searched:
         w = simple_search(claim, student, names)
-        if w is not None:
-            ev = Refuted(method="exact search over simple members of S (certified)",
-                         witness=shrink_in_student(claim, w, student, names))
+    if w is not None:
+        w = shrink_in_student(claim, w, student, names)
+        ev = Refuted(method="exact search over simple members of S", witness=w,
+                     smt=_z3_witness_text(claim, w))
     ev = _with_full(ev, student)
+    if anchor_steps and isinstance(ev, Proved):
+        ev = dataclasses.replace(ev, steps=anchor_steps + ev.steps)
     if ev.status == UNKNOWN and any(not pw.exp.is_Rational for a in claim.atoms
                                     for pw in sp.sympify(a.expr).atoms(sp.Pow)):
         note = _instantiated_note(claim, settings)
