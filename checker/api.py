@@ -72,6 +72,7 @@ def verify(families, *, settings: Settings | None = None, axioms=None, progress=
             fr = verify_family(fam, settings, axioms=axioms, progress=progress)
             _attach_contraction(fr, settings)
             _attach_students(fr, settings, students)
+            _attach_simulation(fr, settings)
             if key is not None:
                 from ._cache import store
                 store(key, fr)
@@ -111,6 +112,27 @@ def _attach_contraction(fr: FamilyResult, settings: Settings) -> None:
         return
     results = {r.axiom.id: r.status for r in fr.results}
     fr.contraction = constants_data(fr.family, settings, results=results)
+
+
+def _attach_simulation(fr: FamilyResult, settings: Settings, generations: int = 30) -> None:
+    """A short simulated recursion at the constants' parameter point, for the report's
+    plots (distance to the fixed point against the proved bound; sampled ratios).  Every
+    generation is checked against the proved bounds; a violation is an internal error."""
+    if fr.family.kind != "meta-teacher" or fr.family.schedule is not None and not fr.family.free_parameters:
+        return
+    from ._constants import parameter_point
+    from .simulate import simulate
+    point = parameter_point(fr.family)
+    at = {k: v for k, v in point.items() if k in {p.name for p in fr.family.free_parameters}}
+    try:
+        sim = simulate(fr.family, generations=generations, at=at, seed=settings.seed)
+    except (ValueError, ArithmeticError, NotImplementedError) as exc:
+        fr.contraction = {**(fr.contraction or {}), "simulation": {"skipped": str(exc)[:200]}}
+        return
+    if sim.violations:
+        raise RuntimeError(f"internal error: a proved bound is violated in the simulation of "
+                           f"{fr.family.name}: {sim.violations[:1]}")
+    fr.contraction = {**(fr.contraction or {}), "simulation": sim.to_json()}
 
 
 @lru_cache(maxsize=32)

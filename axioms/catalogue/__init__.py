@@ -12,7 +12,7 @@ from ..family import Family
 __all__ = ["catalogue", "get_family", "MODULES"]
 
 MODULES = ("arithmetic", "multi_teacher", "geometric", "memory", "schedule", "kernel",
-           "tempered", "tempered_arithmetic", "softening", "pools", "trivial")
+           "tempered", "tempered_arithmetic", "capacity", "softening", "pools", "trivial")
 
 
 def catalogue() -> list[Family]:
