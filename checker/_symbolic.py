@@ -116,6 +116,8 @@ def prove_identity(claim: Claim) -> Proved | None:
     if any(isinstance(r, sp.Eq) and r.free_symbols & vector_syms for r in claim.domain):
         return None
     facts, notes = _domain_facts(claim)
+    if any(_surely_fails(a.expr.xreplace(facts), a.rel) for a in claim.atoms):
+        return None
     elim = {}
     for comps in claim.vectors.values():
         elim[comps[-1]] = 1 - sp.Add(*comps[:-1])
@@ -151,6 +153,26 @@ def _surely_nonzero(e) -> bool:
     except (TypeError, ValueError, ZeroDivisionError, OverflowError):
         return False
     return abs(v) > 1e-8
+
+
+def _generic_value(e):
+    import random
+    rng = random.Random(1)
+    point = {s: sp.Float(rng.uniform(0.15, 0.45)) for s in e.free_symbols}
+    try:
+        return complex(e.xreplace(point).evalf(30))
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+
+
+def _surely_fails(e, rel) -> bool:
+    """A sign rule proves an inequality for *every* positive value of the symbols, so
+    a clear failure at one generic positive point means no SymPy proof exists (a
+    filter that saves the symbolic work on false claims, never a proof)."""
+    if rel == "==":
+        return _surely_nonzero(e)
+    v = _generic_value(e)
+    return v is not None and abs(v.imag) < 1e-12 and v.real < -1e-8
 
 
 def _is_zero(e) -> bool:
