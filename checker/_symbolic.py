@@ -116,11 +116,11 @@ def prove_identity(claim: Claim) -> Proved | None:
     if any(isinstance(r, sp.Eq) and r.free_symbols & vector_syms for r in claim.domain):
         return None
     facts, notes = _domain_facts(claim)
-    if any(_surely_fails(a.expr.xreplace(facts), a.rel) for a in claim.atoms):
-        return None
     elim = {}
     for comps in claim.vectors.values():
         elim[comps[-1]] = 1 - sp.Add(*comps[:-1])
+    if any(_surely_fails(a.expr.xreplace(facts), a.rel, elim) for a in claim.atoms):
+        return None
     steps = []
     for a in claim.atoms:
         e = a.expr.xreplace(facts)
@@ -165,12 +165,12 @@ def _generic_value(e):
         return None
 
 
-def _surely_fails(e, rel) -> bool:
+def _surely_fails(e, rel, elim) -> bool:
     """A sign rule proves an inequality for *every* positive value of the symbols, so
     a clear failure at one generic positive point means no SymPy proof exists (a
     filter that saves the symbolic work on false claims, never a proof)."""
     if rel == "==":
-        return _surely_nonzero(e)
+        return _surely_nonzero(e) and _surely_nonzero(e.xreplace(elim))
     v = _generic_value(e)
     return v is not None and abs(v.imag) < 1e-12 and v.real < -1e-8
 
