@@ -373,7 +373,11 @@ def from_relations(K: int, relations, *, name: str = "user", doc: str = "") -> S
     are flattened; ``Ne`` and ``Or`` are rejected: ``S`` is their conjunction)."""
     flat, eqs, ineqs = list(relations), [], []
     while flat:
-        rel = sp.sympify(flat.pop(0))
+        rel = flat.pop(0)
+        if isinstance(rel, str):    # text is parsed by the spec parser, never sympified
+            raise StudentError(f"relation {rel!r} is text: parse it with the spec parser "
+                               "(axioms.spec / axioms._parser) first")
+        rel = sp.sympify(rel)
         if isinstance(rel, sp.And):
             flat = list(rel.args) + flat
         elif rel is sp.true:

@@ -428,14 +428,12 @@ def _unanimity(family):
     ratio = sp.simplify(sp.powsimp(same / p, force=True))
     if ratio.free_symbols & {p}:
         return None
-    if not normalized:
-        steps, why = parameter_conditions(family, [Atom(ratio - 1, "==", f"A(p,..,p) = ({ratio}) p with {ratio} = 1")])
-        if steps is None:
-            return None
-    else:
-        steps, why = parameter_conditions(family, [Atom(ratio, ">", f"A(p,..,p) ∝ ({ratio}) p, {ratio} > 0")])
-        if steps is None:
-            return None
+    # normalised: any positive factor cancels; plain: the factor must be exactly 1
+    condition = (Atom(ratio, ">", f"A(p,..,p) ∝ ({ratio}) p, {ratio} > 0") if normalized
+                 else Atom(ratio - 1, "==", f"A(p,..,p) = ({ratio}) p with {ratio} = 1"))
+    steps, why = parameter_conditions(family, [condition])
+    if steps is None:
+        return None
     return Proved("sympy (unanimity, every K, every T)", (
         Step("unanimity", f"A(p,..,p) = p for every p (componentwise factor {ratio})"),
         *steps,
