@@ -19,7 +19,7 @@ def substitute(exprs, classes: int, **vectors) -> list[sp.Expr]:
     mapping = {}
     for name, values in vectors.items():
         mapping.update(zip(components(name, classes), values))
-    return [sp.sympify(e).xreplace(mapping) for e in exprs]
+    return [sp.sympify(e, strict=True).xreplace(mapping) for e in exprs]
 
 
 def soften(vector, temperature) -> list[sp.Expr]:

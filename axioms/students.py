@@ -146,7 +146,7 @@ class StudentFamily:
 
     def atoms(self, values, what: str) -> list[Atom]:
         """Atoms saying ``values ∈ S`` (support first, then each relation)."""
-        out = [Atom(sp.sympify(values[j]), "==", f"{what}: class {j} is outside the "
+        out = [Atom(sp.sympify(values[j], strict=True), "==", f"{what}: class {j} is outside the "
                     "support, so its probability is 0") for j in self.zeros]
         for rel in self.relations:
             expr, how = _atom_form(rel)
@@ -377,7 +377,7 @@ def from_relations(K: int, relations, *, name: str = "user", doc: str = "") -> S
         if isinstance(rel, str):    # text is parsed by the spec parser, never sympified
             raise StudentError(f"relation {rel!r} is text: parse it with the spec parser "
                                "(axioms.spec / axioms._parser) first")
-        rel = sp.sympify(rel)
+        rel = sp.sympify(rel, strict=True)
         if isinstance(rel, sp.And):
             flat = list(rel.args) + flat
         elif rel is sp.true:

@@ -137,7 +137,7 @@ def enclosure(expr: sp.Basic, prec: int = 53) -> flint.arb | None:
     """An Arb ball containing the closed expression ``expr`` at ``prec`` bits, or
     ``None`` when it is undefined, unsupported, or not evaluable at this precision."""
     try:
-        out = _ball(sp.sympify(expr), prec)
+        out = _ball(sp.sympify(expr, strict=True), prec)
     except _Undefined:
         return None
     return None if out.is_nan() else out
@@ -164,7 +164,7 @@ def _is_zero_algebraic(e: sp.Basic) -> bool:
 
 def _sign_detail(expr: sp.Basic) -> tuple[int | None, str, str]:
     """``(sign, certified_by, value text)``; sign ``None`` when undecided or undefined."""
-    e = sp.sympify(expr)
+    e = sp.sympify(expr, strict=True)
     if e.free_symbols:
         raise ValueError(f"sign() needs a closed expression, got free symbols "
                          f"{sorted(s.name for s in e.free_symbols)} in {e}")
@@ -208,7 +208,7 @@ def substitute(expr: sp.Basic, subs: dict) -> sp.Basic:
     exactly; anything with roots, real powers, ``log`` or ``exp`` is left unevaluated
     for the interval evaluator (SymPy would otherwise simplify ``(p/q)**(1/3)`` by
     factoring ``p`` and ``q``, which takes forever for large denominators)."""
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)
     if not any(not pw.exp.is_Integer for pw in expr.atoms(sp.Pow)) and not expr.has(sp.log, sp.exp):
         return expr.xreplace(subs)
     with sp.evaluate(False):
@@ -316,7 +316,7 @@ _CANDIDATES = tuple(sp.Rational(a) for a in (
 
 def _exponent_parameters(claim: Claim) -> list[sp.Symbol]:
     used = {s for e in [a.expr for a in claim.atoms] + list(claim.domain)
-            for p in sp.sympify(e).atoms(sp.Pow) if not p.exp.is_Rational
+            for p in sp.sympify(e, strict=True).atoms(sp.Pow) if not p.exp.is_Rational
             for s in p.exp.free_symbols}
     return [s for s in claim.parameters if s in used]
 
@@ -344,15 +344,15 @@ def in_domain(claim: Claim, point: dict) -> bool:
     provably hold at ``point``."""
     return all(assumptions_hold(s, v) for s, v in point.items()) and all(
         evaluate_relation(r, point) is True for r in claim.domain
-        if sp.sympify(r).free_symbols <= set(point))
+        if sp.sympify(r, strict=True).free_symbols <= set(point))
 
 
 def instantiate_claim(claim: Claim, point: dict) -> Claim:
     """``claim`` with the parameters of ``point`` replaced by their rational values."""
     subs = {s: sp.Rational(v) for s, v in point.items()}
-    domain = tuple(d for d in (sp.sympify(r).xreplace(subs) for r in claim.domain)
+    domain = tuple(d for d in (sp.sympify(r, strict=True).xreplace(subs) for r in claim.domain)
                    if d is not sp.true)
-    atoms = tuple(replace(a, expr=sp.sympify(a.expr).xreplace(subs)) for a in claim.atoms)
+    atoms = tuple(replace(a, expr=sp.sympify(a.expr, strict=True).xreplace(subs)) for a in claim.atoms)
     text = ", ".join(f"{s}={v}" for s, v in subs.items())
     return replace(claim, parameters=tuple(p for p in claim.parameters if p not in subs),
                    domain=domain, atoms=atoms,

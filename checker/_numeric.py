@@ -349,7 +349,7 @@ def rationalize(compiled: Compiled, values: dict, limit: int | None) -> dict | N
     subs = {s: _rational(out[s.name]) for s in claim.parameters if s.name in out}
 
     def exact(expr):
-        v = sp.sympify(expr).xreplace(subs)
+        v = sp.sympify(expr, strict=True).xreplace(subs)
         return Fraction(int(v.p), int(v.q)) if v.is_Rational else None
     for vectors in (True, False):
         subs.update({s: _rational(x) for name, comps in claim.vectors.items()

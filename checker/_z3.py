@@ -256,12 +256,12 @@ def encode(claim: Claim, *, timeout_ms: int = 5000, seed: int = 0) -> Encoding:
     for s in claim.parameters:
         enc.constraints.extend(_assumption_constraints(s, enc.vars[s]))
     for rel in claim.domain:
-        enc.constraints.append(enc.formula(sp.sympify(rel)))
+        enc.constraints.append(enc.formula(sp.sympify(rel, strict=True)))
     enc.in_atom = True
     atoms, defined, disjuncts = [], [], []
     for atom in claim.atoms:
         guards: list = []
-        t = enc.term(sp.sympify(atom.expr), guards)
+        t = enc.term(sp.sympify(atom.expr, strict=True), guards)
         holds = {"==": t == 0, ">=": t >= 0, ">": t > 0}[atom.rel]
         ok = _conj(guards)
         atoms.append(holds)

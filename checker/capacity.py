@@ -174,7 +174,7 @@ def kl_numeric(a, b) -> float:
 def _sym(x) -> sp.Expr:
     if isinstance(x, Fraction):
         return sp.Rational(x.numerator, x.denominator)
-    return sp.sympify(x)
+    return sp.sympify(x, strict=True)
 
 
 def _kl_expr(a, b) -> sp.Expr:
@@ -260,7 +260,7 @@ class Recursion:
                   for c, v in zip(components("p", K), self.anchor)}
         # parameters first (exponents become rationals), then the small anchor
         self.exprs = [e.xreplace(self.values).xreplace(anchor) for e in family.at(K)]
-        self.rational = all(sp.sympify(e).is_rational_function(*self.q) for e in self.exprs)
+        self.rational = all(sp.sympify(e, strict=True).is_rational_function(*self.q) for e in self.exprs)
         self._f = sp.lambdify(self.q, self.exprs, "numpy")
         self.exact = self.rational and project_exact(student, self.anchor) is not None
 

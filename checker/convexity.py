@@ -97,7 +97,7 @@ def hessian_claim(expr, variables, *, vectors: dict | None = None, parameters=()
     A variable may be a vector component or a parameter.  The direction ``v`` gets one
     real scalar per variable, added to the parameters.
     """
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)
     variables = list(variables)
     vectors = dict(vectors or {})
     taken = {s.name for s in expr.free_symbols} | {str(p) for p in parameters}

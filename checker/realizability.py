@@ -91,7 +91,7 @@ def _face_vectors(family, student: StudentFamily) -> tuple[dict, dict]:
 def _resolve_zero_powers(exprs, family, settings: Settings, notes: list) -> list:
     """``0**e`` -> 0 where ``e > 0`` on the whole parameter domain (proved by Z3)."""
     from ._symbolic import parameter_conditions
-    powers = {pw for e in exprs for pw in sp.sympify(e).atoms(sp.Pow)
+    powers = {pw for e in exprs for pw in sp.sympify(e, strict=True).atoms(sp.Pow)
               if pw.base == 0 and not pw.exp.is_number}
     subs = {}
     for pw in powers:
@@ -100,7 +100,7 @@ def _resolve_zero_powers(exprs, family, settings: Settings, notes: list) -> list
         if steps is not None:
             subs[pw] = sp.Integer(0)
             notes.append(f"0**({pw.exp}) = 0 on the face: {pw.exp} > 0 on the domain (z3)")
-    return [sp.sympify(e).xreplace(subs) for e in exprs] if subs else list(exprs)
+    return [sp.sympify(e, strict=True).xreplace(subs) for e in exprs] if subs else list(exprs)
 
 
 def _map_and_anchor(family, K: int):
@@ -414,7 +414,7 @@ def realizability(family, student: StudentFamily, settings: Settings = Settings(
     if anchor_steps and isinstance(ev, Proved):
         ev = dataclasses.replace(ev, steps=anchor_steps + ev.steps)
     if ev.status == UNKNOWN and any(not pw.exp.is_Rational for a in claim.atoms
-                                    for pw in sp.sympify(a.expr).atoms(sp.Pow)):
+                                    for pw in sp.sympify(a.expr, strict=True).atoms(sp.Pow)):
         note = _instantiated_note(claim, settings)
         if note:
             ev = dataclasses.replace(ev, reason=f"{ev.reason}; {note}")

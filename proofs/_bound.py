@@ -68,9 +68,17 @@ class Bound:
 
 
 def as_expr(x) -> sp.Expr:
-    return x if isinstance(x, sp.Basic) else sp.sympify(x, rational=True) if isinstance(
-        x, str) else sp.nsimplify(x, rational=True) if isinstance(x, float) else sp.Integer(
-        x) if isinstance(x, int) else sp.sympify(x)
+    """A SymPy expression from an expression or a number; text only as an exact number
+    (``"3/10"``, ``"0.3"``) -- never parsed as code."""
+    if isinstance(x, sp.Basic):
+        return x
+    if isinstance(x, str):
+        return sp.Rational(x)
+    if isinstance(x, float):
+        return sp.nsimplify(x, rational=True)
+    if isinstance(x, int):
+        return sp.Integer(x)
+    return sp.sympify(x, strict=True)
 
 
 _refusals: contextvars.ContextVar[list | None] = contextvars.ContextVar(

@@ -81,7 +81,7 @@ def rule_of(step_rule: str) -> str | None:
 def show(expr) -> str:
     """A number for feedback: a small exact rational as ``3/10``; anything else as
     ``≈ 0.291925`` (the midpoint of a certified Arb ball), or ``0`` when proved zero."""
-    e = sp.sympify(expr)
+    e = sp.sympify(expr, strict=True)
     if isinstance(e, sp.Rational) and max(abs(int(e.p)), int(e.q)) < 10**7:
         return rational_str(Fraction(int(e.p), int(e.q)))
     try:
