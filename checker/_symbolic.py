@@ -187,32 +187,35 @@ def _is_zero(e) -> bool:
 
 # -- all-K proofs by axiom --------------------------------------------------------------
 
-def _mt2(family):
+def _diagonal(family, names, what: str):
+    """Steps proving ``M(p, .., p) = p`` for every ``K`` when the inputs ``names`` are all
+    set to ``p``, or ``None``: componentwise, ``g(p,..,p) = c p`` with ``c`` free of
+    ``p``; after normalisation any ``c > 0`` cancels, without it ``c = 1`` is needed
+    (both decided over the parameter domain)."""
     body = _body(family)
     if body is None:
         return None
     g, normalized = body
     p = _scalar("p")
-    at = g.subs({_scalar(s): p for s in family.students})
-    if normalized:
-        ratio = sp.simplify(sp.powsimp(at / p, force=True))
-        if not ratio.free_symbols & {p} and ratio != 0:
-            pos, why = parameter_conditions(family, [Atom(ratio, ">", f"g(p,p)/p = {ratio} > 0")])
-            if pos is None:
-                return None
-            return Proved("sympy (componentwise, every K)", (
-                Step("componentwise form", f"M(p,q)_i = g(p_i,q_i)/sum_j g(p_j,q_j), g = {g}"),
-                Step("identity", f"g(p,p) = ({ratio}) * p, a factor free of p",
-                     (("g(p,p)/p free of p", "sympy"),)),
-                *pos,
-                Step("conclusion", "M(p,p) = p / sum_j p_j = p for every K"),
-            ))
-    elif sp.simplify(at - p) == 0:
-        return Proved("sympy (componentwise, every K)", (
-            Step("componentwise form", f"M(p,q)_i = g(p_i,q_i), g = {g}"),
-            Step("identity", "g(p,p) = p", (("g(p,p) - p simplifies to 0", "sympy"),)),
-        ))
-    return None
+    ratio = sp.simplify(sp.powsimp(g.subs({_scalar(v): p for v in names}) / p, force=True))
+    if ratio.free_symbols & {p} or ratio == 0:
+        return None
+    condition = (Atom(ratio, ">", f"{what} ∝ ({ratio}) p, {ratio} > 0") if normalized
+                 else Atom(ratio - 1, "==", f"{what} = ({ratio}) p with {ratio} = 1"))
+    steps, why = parameter_conditions(family, [condition])
+    if steps is None:
+        return None
+    form = "g_i / sum_j g_j" if normalized else "g_i"
+    return (Step("componentwise form", f"the map is {form} with g = {g}"),
+            Step("identity", f"{what}: g(p,..,p) = ({ratio}) p, a factor free of p",
+                 (("g(p,..,p)/p free of p", "sympy"),)),
+            *steps)
+
+
+def _mt2(family):
+    steps = _diagonal(family, family.students, "M(p,p)")
+    return None if steps is None else Proved("sympy (componentwise, every K)", steps + (
+        Step("conclusion", "M(p,p) = p for every K"),))
 
 
 def _linear(family):
@@ -419,26 +422,9 @@ def _s1(family):
 def _unanimity(family):
     """Weak temperature coherence from unanimity: ``A(p,..,p) = p`` for every ``p`` gives
     ``A(F_T p,..,F_T p) = F_T p = F_T A(p,..,p)``."""
-    body = _body(family)
-    if body is None:
-        return None
-    g, normalized = body
-    p = _scalar("p")
-    same = g.subs({_scalar(v): p for v in family.vectors})
-    ratio = sp.simplify(sp.powsimp(same / p, force=True))
-    if ratio.free_symbols & {p}:
-        return None
-    # normalised: any positive factor cancels; plain: the factor must be exactly 1
-    condition = (Atom(ratio, ">", f"A(p,..,p) ∝ ({ratio}) p, {ratio} > 0") if normalized
-                 else Atom(ratio - 1, "==", f"A(p,..,p) = ({ratio}) p with {ratio} = 1"))
-    steps, why = parameter_conditions(family, [condition])
-    if steps is None:
-        return None
-    return Proved("sympy (unanimity, every K, every T)", (
-        Step("unanimity", f"A(p,..,p) = p for every p (componentwise factor {ratio})"),
-        *steps,
-        Step("conclusion", "A(F_T p,..,F_T p) = F_T p = F_T A(p,..,p)"),
-    ))
+    steps = _diagonal(family, family.vectors, "A(p,..,p)")
+    return None if steps is None else Proved("sympy (unanimity, every K, every T)", steps + (
+        Step("conclusion", "A(p,..,p) = p, so A(F_T p,..,F_T p) = F_T p = F_T A(p,..,p)"),))
 
 
 _ALL_K = {
