@@ -47,6 +47,8 @@ import sympy as sp
 from distillproof.axioms.claims import Claim
 from distillproof.proofs.evidence import Witness, rational_str
 
+from . import _compiled
+
 __all__ = ["certify", "sign", "enclosure", "PRECISIONS", "evaluate_relation",
            "values_to_subs", "assumptions_hold", "in_domain", "rational_points",
            "instantiate_claim"]
@@ -281,31 +283,164 @@ def certify(claim: Claim, values: Values) -> Witness | None:
     ``None`` (not a domain point, or no atom's failure could be proved).
 
     ``values`` maps each vector name to a tuple of exact rationals and each parameter
-    name to an exact rational (see the module docstring for what is checked).
+    name to an exact rational (see the module docstring for what is checked).  The
+    claim's relations and atoms are compiled once (:mod:`._compiled`: the same tree
+    walked by the same rules, without building SymPy objects); an expression the
+    compiler does not take, and an algebraic value whose ball straddles 0, take the
+    SymPy route above.
     """
-    subs = values_to_subs(claim, values)
+    plan = _plan(claim)
+    vals, clean = [], {}
     for name, comps in claim.vectors.items():
-        vec = [Fraction(v) for v in values[name]]
-        if any(v <= 0 for v in vec) or sum(vec) != 1:
-            return None
+        if name not in values:
+            raise ValueError(f"no value for vector {name!r}")
+        vec = values[name]
+        if not isinstance(vec, tuple) or len(vec) != len(comps):
+            raise ValueError(f"vector {name!r} needs {len(comps)} components, got {vec!r}")
+        vec = tuple(Fraction(v) for v in vec)
+        clean[name] = vec
+        vals.extend(flint.fmpq(v.numerator, v.denominator) for v in vec)
     for s in claim.parameters:
-        if not assumptions_hold(s, Fraction(values[s.name])):
+        if s.name not in values:
+            raise ValueError(f"no value for parameter {s.name!r}")
+        v = Fraction(values[s.name])
+        clean[s.name] = v
+        vals.append(flint.fmpq(v.numerator, v.denominator))
+    if any(any(v <= 0 for v in clean[n]) or sum(clean[n]) != 1 for n in claim.vectors):
+        return None
+    if not all(assumptions_hold(s, clean[s.name]) for s in claim.parameters):
+        return None
+    cache: dict = {}
+
+    def subs():
+        if "subs" not in cache:
+            cache["subs"] = values_to_subs(claim, values)
+        return cache["subs"]
+    for rel in plan.domain:
+        if rel(vals, subs) is not True:
             return None
-    for rel in claim.domain:
-        if evaluate_relation(rel, subs) is not True:
-            return None
-    for atom in claim.atoms:
-        value = substitute(atom.expr, subs)
-        s, how, text = _sign_detail(value)
+    for atom, sign_of in zip(claim.atoms, plan.atoms):
+        s, how, text = sign_of(vals, subs)
         if s is None:
             continue
-        fails = {"==": s != 0, ">=": s < 0, ">": s <= 0}[atom.rel]
-        if fails:
-            clean = {k: (tuple(Fraction(x) for x in v) if isinstance(v, tuple)
-                         else Fraction(v)) for k, v in values.items()}
-            return Witness(values=clean, atom=atom.label, value=text,
-                           certified_by=how, classes=claim.classes)
+        if {"==": s != 0, ">=": s < 0, ">": s <= 0}[atom.rel]:
+            kept = {k: clean[k] if k in clean else
+                    (tuple(Fraction(x) for x in v) if isinstance(v, tuple) else Fraction(v))
+                    for k, v in values.items()}
+            return Witness(values=kept, atom=atom.label, value=text, certified_by=how,
+                           classes=claim.classes)
     return None
+
+
+# --- the compiled plan of a claim ---------------------------------------------------
+class _Plan:
+    """A claim's domain relations and atoms as evaluators over ``fmpq`` values in
+    ``claim.symbols`` order: relations ``(vals, subs) -> True/False/None`` and atoms
+    ``(vals, subs) -> (sign, certified_by, text)`` (``subs()`` builds the SymPy
+    substitution for the fallback route)."""
+
+    def __init__(self, claim: Claim):
+        index = {s: i for i, s in enumerate(claim.symbols)}
+        self.domain = [_relation_fn(r, index) for r in claim.domain]
+        self.atoms = [_lazy(_sign_fn, sp.sympify(a.expr, strict=True), index) for a in claim.atoms]
+
+
+def _lazy(make, *args):
+    """``make(*args)`` compiled on the first call (certification stops at the first
+    failing atom, so later atoms are often never evaluated)."""
+    made = []
+
+    def call(*a):
+        if not made:
+            made.append(make(*args))
+        return made[0](*a)
+    return call
+
+
+_PLANS: dict = {}
+
+
+def _plan(claim: Claim) -> _Plan:
+    key = (tuple(claim.vectors.items()), claim.parameters, claim.domain,
+           tuple((a.expr, a.rel) for a in claim.atoms))
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) > 256:
+            _PLANS.clear()
+        plan = _PLANS[key] = _Plan(claim)
+    return plan
+
+
+def _sign_fn(expr: sp.Basic, index: dict):
+    """The compiled :func:`_sign_detail` of ``expr`` at a point (see :mod:`._compiled`)."""
+    fallback = lambda vals, subs: _sign_detail(substitute(expr, subs()))
+    try:
+        if _compiled.rational_mode(expr):
+            f = _compiled.exact(expr, index)
+
+            def rational(vals, subs):
+                try:
+                    r = f(vals)
+                except _compiled.Undefined:
+                    return (None, "", "undefined")
+                return ((r > 0) - (r < 0), "exact", rational_str(Fraction(int(r.p), int(r.q))))
+            return rational
+        f, alg = _compiled.ball(expr, index), _compiled.algebraic(expr)
+    except _compiled.Unsupported:
+        return fallback
+
+    def interval(vals, subs):
+        last = "undecided"
+        for prec in PRECISIONS:
+            old = flint.ctx.prec
+            flint.ctx.prec = prec
+            try:
+                b = f(vals)
+            except _compiled.Undefined:
+                return (None, "", "undefined")
+            finally:
+                flint.ctx.prec = old
+            if b.is_nan():
+                continue
+            last = str(b)
+            if b > 0:
+                return (1, "interval", last)
+            if b < 0:
+                return (-1, "interval", last)
+            if alg:                          # exact zero is decided on the SymPy route
+                return fallback(vals, subs)
+        return (None, "", last)
+    return interval
+
+
+_TESTS = {"==": lambda s: s == 0, "!=": lambda s: s != 0, "<": lambda s: s < 0,
+          "<=": lambda s: s <= 0, ">": lambda s: s > 0, ">=": lambda s: s >= 0}
+
+
+def _relation_fn(rel, index: dict):
+    """The compiled :func:`evaluate_relation` of ``rel``."""
+    if rel is sp.true or rel is True or rel is sp.false or rel is False:
+        value = rel is sp.true or rel is True
+        return lambda vals, subs: value
+    if isinstance(rel, (sp.And, sp.Or, sp.Not)):
+        parts = [_relation_fn(a, index) for a in rel.args]
+        if isinstance(rel, sp.Not):
+            return lambda vals, subs: (lambda v: None if v is None else not v)(parts[0](vals, subs))
+        stop = False if isinstance(rel, sp.And) else True
+
+        def junction(vals, subs):
+            got = [p(vals, subs) for p in parts]
+            return stop if stop in got else (None if None in got else not stop)
+        return junction
+    if isinstance(rel, tuple(_RELS)):
+        sign_of = _sign_fn(rel.lhs - rel.rhs, index)
+        test = _TESTS[rel.rel_op]
+
+        def relation(vals, subs):
+            s = sign_of(vals, subs)[0]
+            return None if s is None else test(s)
+        return relation
+    return lambda vals, subs: evaluate_relation(rel, subs())
 
 
 # --- exact rational points of a parameter domain (used to instantiate claims) -----

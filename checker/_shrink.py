@@ -18,7 +18,9 @@ order) and then each parameter, the candidates are
   :data:`DENOMINATORS` every component re-approximated by
   ``Fraction.limit_denominator(d)`` with one coordinate (the last, else the largest)
   fixed up so the sum is exactly 1 and every component stays ``> 0``;
-* parameters: ``limit_denominator(d)`` for ``d = 1`` and ``d`` in :data:`DENOMINATORS`;
+* parameters: ``limit_denominator(d)`` for ``d = 1`` and ``d`` in :data:`DENOMINATORS`,
+  and for ``d`` in :data:`DENOMINATORS` the nonzero grid points ``n/d`` just below and
+  above (``1/100`` for ``0.003``, which ``limit_denominator`` rounds to ``0``);
 
 tried in increasing order of the whole witness' complexity, keeping only those simpler
 than the current witness.  The first candidate that :func:`._certify.certify` still
@@ -28,6 +30,7 @@ every returned witness is the output of ``certify`` on its own values.
 """
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from distillproof.axioms.claims import Claim
@@ -78,7 +81,11 @@ def _vector_candidates(vec: tuple[Fraction, ...]) -> list[tuple[Fraction, ...]]:
 
 
 def _scalar_candidates(x: Fraction) -> list[Fraction]:
-    return list(dict.fromkeys(x.limit_denominator(d) for d in (1,) + DENOMINATORS))
+    out = [x.limit_denominator(d) for d in (1,) + DENOMINATORS]
+    for d in DENOMINATORS:            # the grid points on either side, e.g. 1/100 for 0.003
+        out += [g for g in (Fraction(math.floor(x * d), d), Fraction(math.ceil(x * d), d))
+                if g != 0 or x == 0]
+    return list(dict.fromkeys(out))
 
 
 def shrink(claim: Claim, witness: Witness, *, fixed: tuple[str, ...] = (),

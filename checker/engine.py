@@ -59,11 +59,16 @@ class FamilyResult:
 
 
 def decide_claim(claim, settings: Settings, *, numeric: bool = True) -> Evidence:
-    """One claim, cheapest decisive method first: SymPy, then Z3 (exact), then numeric
+    """One claim, cheapest decisive method first: the probe (one quick batch, certified
+    refutations only), SymPy, then Z3 (exact), then numeric
     search with exact/interval certification (refutation only).  A claim Z3 cannot
     take whole is searched numerically, then split into atoms (some may be algebraic),
     then, if it has symbolic exponents, searched exactly at rational parameter points."""
-    from . import _numeric, _z3
+    from . import _numeric, _probe, _z3
+    if numeric:
+        found = _probe.probe(claim, seed=settings.seed)
+        if found is not None:
+            return found
     proof = _symbolic.prove_identity(claim)
     if proof is not None and claim.sufficient:
         return proof
