@@ -54,6 +54,10 @@ __all__ = ["certify", "sign", "enclosure", "PRECISIONS", "evaluate_relation",
            "instantiate_claim"]
 
 PRECISIONS = (53, 128, 256, 1024)
+
+#: Called (no arguments) each time :func:`certify` returns a witness; empty in normal
+#: use (``bench/counterexamples.py`` times the first certified witness of a search).
+OBSERVERS: list = []
 Values = dict[str, Union[Fraction, tuple[Fraction, ...]]]
 
 
@@ -250,12 +254,12 @@ def evaluate_relation(rel: sp.Basic, subs: dict) -> bool | None:
 
 def assumptions_hold(symbol: sp.Symbol, value) -> bool:
     """Whether the rational ``value`` meets ``symbol``'s SymPy sign/integer assumptions."""
-    value = Fraction(str(value))
-    checks = (("positive", value > 0), ("nonnegative", value >= 0),
-              ("negative", value < 0), ("nonpositive", value <= 0),
-              ("nonzero", value != 0), ("zero", value == 0),
-              ("integer", value.denominator == 1))
-    return all(ok for name, ok in checks if getattr(symbol, f"is_{name}") is True)
+    value = value if isinstance(value, Fraction) else Fraction(str(value))
+    checks = (("positive", lambda: value > 0), ("nonnegative", lambda: value >= 0),
+              ("negative", lambda: value < 0), ("nonpositive", lambda: value <= 0),
+              ("nonzero", lambda: value != 0), ("zero", lambda: value == 0),
+              ("integer", lambda: value.denominator == 1))
+    return all(ok() for name, ok in checks if getattr(symbol, f"is_{name}") is True)
 
 
 def values_to_subs(claim: Claim, values: Values) -> dict:
@@ -327,6 +331,8 @@ def certify(claim: Claim, values: Values) -> Witness | None:
             kept = {k: clean[k] if k in clean else
                     (tuple(Fraction(x) for x in v) if isinstance(v, tuple) else Fraction(v))
                     for k, v in values.items()}
+            for observe in OBSERVERS:
+                observe()
             return Witness(values=kept, atom=atom.label, value=text, certified_by=how,
                            classes=claim.classes)
     return None
@@ -337,12 +343,14 @@ class _Plan:
     """A claim's domain relations and atoms as evaluators over ``fmpq`` values in
     ``claim.symbols`` order: relations ``(vals, subs) -> True/False/None`` and atoms
     ``(vals, subs) -> (sign, certified_by, text)`` (``subs()`` builds the SymPy
-    substitution for the fallback route)."""
+    substitution for the fallback route), on the claim's shared
+    :func:`._compiled.structure_of`."""
 
     def __init__(self, claim: Claim):
-        index = {s: i for i, s in enumerate(claim.symbols)}
-        self.domain = [_relation_fn(r, index) for r in claim.domain]
-        self.atoms = [_lazy(_sign_fn, sp.sympify(a.expr, strict=True), index) for a in claim.atoms]
+        structure = _compiled.structure_of(claim)
+        self.domain = [_relation_fn(r, structure) for r in claim.domain]
+        self.atoms = [_lazy(_sign_fn, sp.sympify(a.expr, strict=True), structure)
+                      for a in claim.atoms]
 
 
 def _lazy(make, *args):
@@ -361,8 +369,7 @@ _PLANS: dict = {}
 
 
 def _plan(claim: Claim) -> _Plan:
-    key = (tuple(claim.vectors.items()), claim.parameters, claim.domain,
-           tuple((a.expr, a.rel) for a in claim.atoms))
+    key = _compiled.claim_key(claim)
     plan = _PLANS.get(key)
     if plan is None:
         if len(_PLANS) > 256:
@@ -371,21 +378,24 @@ def _plan(claim: Claim) -> _Plan:
     return plan
 
 
-def _sign_fn(expr: sp.Basic, index: dict):
+def _sign_fn(expr: sp.Basic, structure):
     """The compiled :func:`_sign_detail` of ``expr`` at a point (see :mod:`._compiled`)."""
     fallback = lambda vals, subs: _sign_detail(substitute(expr, subs()))
     try:
-        if _compiled.rational_mode(expr):
-            f = _compiled.exact(expr, index)
+        root = [structure.add(expr)]
+        needed = structure.needed(root)
+        kinds = {structure.steps[j][0] for j in needed}      # see _compiled.RATIONAL
+        if kinds <= _compiled.RATIONAL:
+            f = structure.program(root, "exact", needed)
 
             def rational(vals, subs):
                 try:
-                    r = f(vals)
+                    (r,) = f(vals)
                 except _compiled.Undefined:
                     return (None, "", "undefined")
                 return ((r > 0) - (r < 0), "exact", rational_str(Fraction(int(r.p), int(r.q))))
             return rational
-        f, alg = _compiled.ball(expr, index), _compiled.algebraic(expr)
+        f, alg = structure.program(root, "ball", needed), kinds <= _compiled.ALGEBRAIC
     except _compiled.Unsupported:
         return fallback
 
@@ -395,7 +405,7 @@ def _sign_fn(expr: sp.Basic, index: dict):
             old = flint.ctx.prec
             flint.ctx.prec = prec
             try:
-                b = f(vals)
+                (b,) = f(_compiled.point(vals))
             except _compiled.Undefined:
                 return (None, "", "undefined")
             finally:
@@ -417,13 +427,13 @@ _TESTS = {"==": lambda s: s == 0, "!=": lambda s: s != 0, "<": lambda s: s < 0,
           "<=": lambda s: s <= 0, ">": lambda s: s > 0, ">=": lambda s: s >= 0}
 
 
-def _relation_fn(rel, index: dict):
+def _relation_fn(rel, structure):
     """The compiled :func:`evaluate_relation` of ``rel``."""
     if rel is sp.true or rel is True or rel is sp.false or rel is False:
         value = rel is sp.true or rel is True
         return lambda vals, subs: value
     if isinstance(rel, (sp.And, sp.Or, sp.Not)):
-        parts = [_relation_fn(a, index) for a in rel.args]
+        parts = [_relation_fn(a, structure) for a in rel.args]
         if isinstance(rel, sp.Not):
             return lambda vals, subs: (lambda v: None if v is None else not v)(parts[0](vals, subs))
         stop = False if isinstance(rel, sp.And) else True
@@ -433,7 +443,7 @@ def _relation_fn(rel, index: dict):
             return stop if stop in got else (None if None in got else not stop)
         return junction
     if isinstance(rel, tuple(_RELS)):
-        sign_of = _sign_fn(rel.lhs - rel.rhs, index)
+        sign_of = _sign_fn(_compiled.difference(rel), structure)
         test = _TESTS[rel.rel_op]
 
         def relation(vals, subs):

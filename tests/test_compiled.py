@@ -69,7 +69,9 @@ CLAIMS = _claims()
 def test_there_are_claims_of_every_shape():
     assert len(CLAIMS) > 60
     exprs = [a.expr for c in CLAIMS for a in c.atoms]
-    assert any(e.has(sp.log) for e in exprs) and any(_compiled.rational_mode(e) for e in exprs)
+    assert any(e.has(sp.log) for e in exprs)
+    assert any(not e.has(sp.log, sp.exp) and all(p.exp.is_Integer for p in e.atoms(sp.Pow))
+               for e in exprs)
     assert any(any(not p.exp.is_Rational for p in e.atoms(sp.Pow)) for e in exprs)
 
 
@@ -100,24 +102,33 @@ def test_the_comparison_sees_both_verdicts_and_both_certifications():
 
 def test_compiled_rules_on_planted_expressions():
     x, y, a = sp.symbols("x y a", positive=True)
-    index = {x: 0, y: 1, a: 2}
+    s = _compiled.Structure({x: 0, y: 1, a: 2})
+    run = lambda e, how, inputs: s.program([s.add(e)], how)(inputs)[0]
     vals = [sp.Rational(1, 3), sp.Rational(2, 3), sp.Rational(1, 2)]
     import flint
     fv = [flint.fmpq(int(v.p), int(v.q)) for v in vals]
-    # exact mode: 1/(x - x) is undefined, x**2 - y/4 is exactly 0
+    # exact: 1/(x - 1/3) is undefined at x = 1/3, x**2 - y/6 is exactly 0
     with pytest.raises(_compiled.Undefined):
-        _compiled.exact(1 / (x - sp.Rational(1, 3)), index)(fv)
-    assert _compiled.exact(x ** 2 - y / 6, index)(fv) == 0
-    # ball mode: log of a non-positive number is undefined, a symbolic exponent is a root
+        run(1 / (x - sp.Rational(1, 3)), "exact", fv)
+    assert run(x ** 2 - y / 6, "exact", fv) == 0
+    # ball: log of a non-positive number is undefined, a symbolic exponent is a root
     with pytest.raises(_compiled.Undefined):
-        _compiled.ball(sp.log(x - y), index)(fv)
-    b = _compiled.ball(y ** a, index)(fv)
+        run(sp.log(x - y), "ball", _compiled.point(fv))
+    b = run(y ** a, "ball", _compiled.point(fv))
     assert b.overlaps((flint.arb(2) / 3).sqrt()) and b.rad() < 1e-14      # (2/3)^(1/2)
-    assert abs(float(b.mid()) - (2 / 3) ** 0.5) < 1e-15
-    # numeric closures agree with SymPy's evaluation
+    # numeric steps agree with SymPy's evaluation
     e = x * sp.log(x / y) + sp.Abs(x - y) ** 3 + sp.Max(x, y) * sp.exp(-a) + y ** a
-    f = _compiled.numeric(e, index)
-    got = f([np.array([1 / 3]), np.array([2 / 3]), np.array([0.5])])
+    got = run(e, "numeric", [np.array([1 / 3]), np.array([2 / 3]), np.array([0.5])])
     assert abs(got[0] - float(e.subs(dict(zip([x, y, a], vals))))) < 1e-14
     with pytest.raises(_compiled.Unsupported):
-        _compiled.numeric(sp.Piecewise((x, x > y), (y, True)), index)
+        s.add(sp.Piecewise((x, x > y), (y, True)))
+
+
+def test_shared_subexpressions_are_one_step():
+    """A normaliser used by every component is compiled (and computed) once."""
+    p = sp.symbols("p_0:3", positive=True)
+    z = sum(p)
+    s = _compiled.Structure({v: i for i, v in enumerate(p)})
+    for v in p:
+        s.add(v / z)
+    assert sum(1 for kind, _, _ in s.steps if kind == "add") == 1
