@@ -19,7 +19,7 @@ contraction), each decided three ways in one run:
   uniform parameters, in batches of 10^4, up to 10^6 points or 10 s.
 
 Per claim: whether a witness was found, the time to the first one (wall clock; each
-search runs as ``timeit`` runs code: garbage collected before, collector off during,
+search runs as ``timeit`` runs code: the garbage collector off during the run,
 :data:`REPEAT` times interleaved with the others, the minimum kept), and
 whether it survives exact/interval re-checking (Hypothesis: the reported one) (``checker._certify.certify`` at
 exact rationals: the float point made exact, vectors summing to exactly 1, members of
@@ -345,8 +345,9 @@ def _best(results):
 
 
 def _quiet(run, *args):
-    """``run(*args)`` as ``timeit`` times things: garbage collected before, not during."""
-    gc.collect()
+    """``run(*args)`` as ``timeit`` times things: the garbage collector off during the
+    run (not forced before it: a full collection walks every object and leaves the
+    caches cold for whatever runs next)."""
     gc.disable()
     try:
         return run(*args)

@@ -116,9 +116,9 @@ def _draw(rng, claim: Claim, intervals, n: int) -> dict:
             continue
         width, d = hi - lo, np.floor(12 * den) + 1
         near = width * 10.0 ** (6 * pos - 7)
-        out[s.name] = np.select([kind < 0.45, kind < 0.6, kind < 0.75],
-                                [lo + width * pos, lo + near, hi - near],
-                                lo + width * np.floor(pos * (d + 1)) / d)
+        simple = lo + width * np.floor(pos * (d + 1)) / d
+        out[s.name] = np.where(kind < 0.45, lo + width * pos, np.where(
+            kind < 0.6, lo + near, np.where(kind < 0.75, hi - near, simple)))
     return out
 
 
