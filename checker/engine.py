@@ -1,8 +1,9 @@
 """The engine: decide every applicable axiom of a family, cheapest decisive method first.
 
-For one claim (an axiom at ``K`` classes): SymPy identity -> Z3 (exact; for claims
-with symbolic exponents, refutation at rational parameter points only) -> numeric
-search with exact/interval certification.  For one axiom: an all-``K`` symbolic proof
+For one claim (an axiom at ``K`` classes): the probe (one small seeded batch, certified
+refutations only) -> SymPy identity -> Z3 (exact; for claims with symbolic exponents,
+refutation at rational parameter points only) -> numeric search with exact/interval
+certification.  For one axiom: an all-``K`` symbolic proof
 first, then its claims for each ``K`` of the family, smallest first (a refutation at
 the smallest ``K`` stops the search); for MT3/MT3r/MT3p the contraction calculus.
 Facts between axioms (the registry's implications) carry proofs forward.  Every stage
