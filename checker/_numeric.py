@@ -434,5 +434,7 @@ def refute_numeric(claim: Claim, *, seed: int = 0, samples: int = 4000,
                     witness = shrink(claim, witness)
                     how = "exact" if witness.certified_by == "exact" else "interval"
                     return Refuted(method=f"numeric search + {how} certification", witness=witness)
-    return Unknown(reason="candidate violation not certified", method="numeric",
-                   classes=claim.classes, estimate=estimate)
+    top = violating[0].margin
+    return Unknown(reason=f"candidate violation not certified (largest margin {top:.3g}"
+                          + (", at rounding level)" if top < 1e-9 else ")"),
+                   method="numeric", classes=claim.classes, estimate=estimate)

@@ -5,6 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..reports.data import verification_data
+from ..proofs.evidence import UNKNOWN
 from .engine import FamilyResult, Settings, verify_family
 
 __all__ = ["Verification", "verify", "resolve_family", "replay", "Settings"]
@@ -112,6 +113,35 @@ def _attach_contraction(fr: FamilyResult, settings: Settings) -> None:
         return
     results = {r.axiom.id: r.status for r in fr.results}
     fr.contraction = constants_data(fr.family, settings, results=results)
+    _explain_unknown_contraction(fr)
+
+
+def _explain_unknown_contraction(fr: FamilyResult) -> None:
+    """An MT3/MT3r/MT3p left unknown says what the contraction calculus knows: why no
+    upper bound below 1 was derived, and the certified lower bound on the constant
+    (when it is within 1e-6 of 1 the supremum looks like 1 without being attained: no
+    κ < 1 exists, yet no finite witness can show it)."""
+    import dataclasses
+    from fractions import Fraction
+    from .engine import KAPPA_KIND
+    entries = {e["kind"]: e for e in (fr.contraction or {}).get("constants", [])}
+    for r in fr.results:
+        entry = entries.get(KAPPA_KIND.get(r.axiom.id))
+        if r.status != UNKNOWN or entry is None or entry.get("upper") is not None:
+            continue
+        why = "; ".join(entry.get("reasons", [])[:1]) or "no rule applies"
+        note = f"contraction calculus: no upper bound below 1 ({why})"
+        low = entry.get("lower")
+        if isinstance(low, dict) and "witness" in low:
+            at = ", ".join(f"{k}={v}" for k, v in entry.get("at", {}).items())
+            note += (f"; a certified witness gives {entry['kind']} >= {low['value']}"
+                     + (f" at {at}" if at else ""))
+            gap = 1 - Fraction(low["value"])
+            if 0 <= gap < Fraction(1, 10**6):
+                note += (f", within {float(gap):.1e} of 1: the supremum looks like 1, not "
+                         "attained, so no kappa < 1 would exist, yet no finite witness can "
+                         "reach it")
+        r.evidence = dataclasses.replace(r.evidence, reason=f"{r.evidence.reason}; {note}")
 
 
 def _attach_simulation(fr: FamilyResult, settings: Settings, generations: int = 30) -> None:
