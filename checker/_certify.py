@@ -61,8 +61,7 @@ OBSERVERS: list = []
 Values = dict[str, Union[Fraction, tuple[Fraction, ...]]]
 
 
-class _Undefined(Exception):
-    """The expression is not a real number (or uses an operation Arb cannot bound)."""
+_Undefined = _compiled.Undefined    # not a real number (or an operation Arb cannot bound)
 
 
 # --- Arb evaluation ---------------------------------------------------------------
@@ -128,15 +127,44 @@ def _arb(e: sp.Basic) -> flint.arb:
     raise _Undefined(f"no interval evaluation for {type(e).__name__}")
 
 
-def _ball(expr: sp.Basic, prec: int) -> flint.arb:
-    """Like :func:`_arb` at ``prec`` bits; NaN when too coarse to evaluate (e.g. ``log``
-    of a ball straddling 0), :class:`_Undefined` when not a real number."""
+def _at(prec: int, evaluate, *args) -> flint.arb:
+    """``evaluate(*args)`` with ``flint.ctx.prec = prec`` (restored after)."""
     old = flint.ctx.prec
     flint.ctx.prec = prec
     try:
-        return _arb(expr)
+        return evaluate(*args)
     finally:
         flint.ctx.prec = old
+
+
+def _ball(expr: sp.Basic, prec: int) -> flint.arb:
+    """Like :func:`_arb` at ``prec`` bits; NaN when too coarse to evaluate (e.g. ``log``
+    of a ball straddling 0), :class:`_Undefined` when not a real number."""
+    return _at(prec, _arb, expr)
+
+
+def _ladder(ball_at, zero=None) -> tuple[int | None, str, str]:
+    """``(sign, certified_by, text)`` from balls ``ball_at(prec)`` at each precision of
+    :data:`PRECISIONS` until one excludes 0; ``zero()`` is asked once, at the first ball
+    that contains 0, for a decision (or ``None`` to go on)."""
+    last = "undecided"
+    for prec in PRECISIONS:
+        try:
+            ball = ball_at(prec)
+        except _Undefined:
+            return (None, "", "undefined")
+        if ball.is_nan():
+            continue
+        last = str(ball)
+        if ball > 0:
+            return (1, "interval", last)
+        if ball < 0:
+            return (-1, "interval", last)
+        if zero is not None:
+            decided, zero = zero(), None
+            if decided is not None:
+                return decided
+    return (None, "", last)
 
 
 def enclosure(expr: sp.Basic, prec: int = 53) -> flint.arb | None:
@@ -178,25 +206,9 @@ def _sign_detail(expr: sp.Basic) -> tuple[int | None, str, str]:
         return (int(sp.sign(e)), "exact", rational_str(Fraction(int(e.p), int(e.q))))
     if e.has(sp.zoo, sp.nan, sp.oo, sp.I):
         return (None, "", "undefined")
-    algebraic = _is_algebraic(e)
-    last = "undecided"
-    for prec in PRECISIONS:
-        try:
-            ball = _ball(e, prec)
-        except _Undefined:
-            return (None, "", "undefined")
-        if ball.is_nan():
-            continue
-        last = str(ball)
-        if ball > 0:
-            return (1, "interval", last)
-        if ball < 0:
-            return (-1, "interval", last)
-        if algebraic:                   # try exact zero once, on the first ball with 0
-            algebraic = False
-            if _is_zero_algebraic(e):
-                return (0, "exact", "0")
-    return (None, "", last)
+    zero = (lambda: (0, "exact", "0") if _is_zero_algebraic(e) else None) \
+        if _is_algebraic(e) else None              # exact zero, tried once
+    return _ladder(lambda prec: _ball(e, prec), zero)
 
 
 def sign(expr: sp.Basic) -> int | None:
@@ -400,26 +412,8 @@ def _sign_fn(expr: sp.Basic, structure):
         return fallback
 
     def interval(vals, subs):
-        last = "undecided"
-        for prec in PRECISIONS:
-            old = flint.ctx.prec
-            flint.ctx.prec = prec
-            try:
-                (b,) = f(_compiled.point(vals))
-            except _compiled.Undefined:
-                return (None, "", "undefined")
-            finally:
-                flint.ctx.prec = old
-            if b.is_nan():
-                continue
-            last = str(b)
-            if b > 0:
-                return (1, "interval", last)
-            if b < 0:
-                return (-1, "interval", last)
-            if alg:                          # exact zero is decided on the SymPy route
-                return fallback(vals, subs)
-        return (None, "", last)
+        zero = (lambda: fallback(vals, subs)) if alg else None   # exact zero: SymPy route
+        return _ladder(lambda prec: _at(prec, lambda: f(_compiled.point(vals))[0]), zero)
     return interval
 
 
