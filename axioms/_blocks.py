@@ -1,10 +1,12 @@
 """The blocking machinery of :mod:`distillproof.axioms.divergences` (see its docstring
 for why blocks, widths and the scratch skew are what they are).
 
-Operands are flattened to ``(N, K)`` rows (or ``(1, K)`` broadcast per block); a
-kernel sees 2-D blocks of ``rows x width`` elements, returns partial row results,
-and :func:`_drive` combines them over the column segments of each row, in order, so
-a row's result never depends on how many rows share its block.
+Operands are flattened to ``(N, K)`` rows (or ``(1, K)`` broadcast per block).  Two
+loops: in :func:`_drive` (TV, chi^2, Hellinger, Hilbert, entropy) a kernel sees 2-D
+blocks of ``rows x width`` elements, returns partial row results, and they are combined
+over the column segments of each row, in order; :class:`_Sweep` (KL and the contraction
+checks, the hot path) hands out blocks cut on the dot pieces and keeps one sum per row
+and piece.  Either way a row's result never depends on how many rows share its block.
 """
 from __future__ import annotations
 
@@ -13,16 +15,46 @@ from typing import Callable
 import numpy as np
 
 CHUNK_BYTES = 256 << 10      # one block of one operand: stays in L2 with its scratch
+SEGMENT = CHUNK_BYTES // 8   # columns per block of a longer row
 WIDTH = 8192                 # longest dot: ddot below OpenBLAS's threading threshold
-SKEW = 192                   # bytes between a block and its scratch, mod 4096
+SKEW = 192                   # bytes between a block and its scratch, mod 4096 (see _skew)
 
-_rowdot = getattr(np, "vecdot", None) or (lambda a, b: np.einsum("...i,...i->...", a, b))
+_rowdot = getattr(np, "vecdot", None) or (
+    lambda a, b, out=None: np.einsum("...i,...i->...", a, b, out=out))
 
 
 def default_chunk(classes: int) -> int:
     """Rows per block so that one float64 operand block is about ``CHUNK_BYTES``
     (longer rows are cut into segments of ``CHUNK_BYTES``, one row at a time)."""
     return max(1, CHUNK_BYTES // (8 * max(1, int(classes))))
+
+
+def _skew(addr: int) -> int:
+    """Bytes (mod 4096) from a block at ``addr`` to the scratch written from it: the
+    scratch 64-byte aligned, ``SKEW`` or up to 63 bytes less past an unaligned block
+    (``304`` past an aligned one).  Measured for ``np.log`` from memory (256 MiB) into
+    the scratch, for every alignment of the source: fast when the scratch starts 128..312
+    bytes past the block and at most as far into its 64-byte line as the source does;
+    about 2x slower otherwise, e.g. at 0 or >= 320 bytes (false store-to-load aliasing
+    in the 4 KiB check) or with the scratch 32 bytes into a line and the source 16 (large
+    NumPy arrays start 16 bytes into a line).  A line-aligned source is ~1.5x slower at
+    any offset, least so around 304."""
+    return SKEW - addr % 64 if addr % 64 else 304
+
+
+def _aligned(size: int) -> np.ndarray:
+    """An empty float64 vector starting on a 64-byte line (for the constant operand of
+    the dots: with an aligned scratch, MT3r runs ~7% faster than with both 16 bytes in)."""
+    raw = np.empty(size + 8)
+    start = (-raw.__array_interface__["data"][0] % 64) // 8
+    return raw[start:start + size]
+
+
+def _block_rows(k: int, chunk) -> int:
+    rows = int(chunk) if chunk else default_chunk(k)
+    if rows < 1:
+        raise ValueError(f"chunk must be a positive number of rows, got {chunk}")
+    return 1 if k > SEGMENT else rows
 
 
 def _dot(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -67,7 +99,7 @@ def _rows(arrays) -> tuple[tuple[int, ...], int, list[np.ndarray]]:
 
 
 class _Scratch:
-    """Reusable block buffers, each placed ``SKEW`` bytes past its source (mod 4096)
+    """Reusable block buffers, each placed ``_skew`` bytes past its source (mod 4096)
     with the source's row stride (mod 4096), so the skew holds on every row."""
 
     def __init__(self, rows: int, width: int, slots: int):
@@ -76,9 +108,11 @@ class _Scratch:
         self.src: list[tuple[int, int]] = []
 
     def view(self, slot: int, src: int, shape: tuple[int, int]) -> np.ndarray:
-        addr, stride = self.src[src]
-        rows, width = shape
-        start = ((addr + SKEW - self.base[slot]) % 4096) // 8
+        return self.at(slot, *self.src[src], *shape)
+
+    def at(self, slot: int, addr: int, stride: int, rows: int, width: int) -> np.ndarray:
+        """``(rows, width)`` placed against a source at ``addr`` with row ``stride``."""
+        start = ((addr + _skew(addr) - self.base[slot]) % 4096) // 8
         if rows == 1:
             return self.raw[slot][start:start + width].reshape(1, width)
         step = width + ((stride // 8 - width) % 512)
@@ -89,12 +123,8 @@ def _drive(kernel: Callable, xs: list[np.ndarray], n: int, k: int, chunk, n_out:
            init=(0.0,), combine=(np.add,)):
     """Run ``kernel(blocks, cols, scratch) -> n_out partial row arrays`` over every block,
     combining partials across column segments with ``combine`` (per output)."""
-    segment = CHUNK_BYTES // 8
-    width = min(k, segment)
-    rows = int(chunk) if chunk else default_chunk(k)
-    if rows < 1:
-        raise ValueError(f"chunk must be a positive number of rows, got {chunk}")
-    rows = 1 if k > segment else rows
+    width = min(k, SEGMENT)
+    rows = _block_rows(k, chunk)
     init = tuple(init) * n_out if len(init) == 1 else tuple(init)
     combine = tuple(combine) * n_out if len(combine) == 1 else tuple(combine)
     outs = [np.full(n, v) for v in init]
@@ -146,3 +176,77 @@ def _finite_or(part: np.ndarray, redo: Callable[[np.ndarray], np.ndarray],
 
 def _sel(x: np.ndarray, bad: np.ndarray) -> np.ndarray:
     return x if x.shape[0] == 1 else x[bad]
+
+
+# --- the KL sweep ------------------------------------------------------------------------
+class _Sweep:
+    """The loop of the KL kernels (anchored and pairwise): blocks of rows that fit the L2
+    cache, handed out as *parts* made of whole dot pieces.
+
+    Operands are ``(n, K)`` rows (or ``(1, K)``, broadcast).  :meth:`steps` yields lists
+    of steps ``(*blocks, r, *acc, *const)``: the operands' blocks of one part, shaped
+    ``(rows, q, w)`` — ``q`` pieces of ``WIDTH`` columns, or ``q = 1`` piece of the last
+    ``K mod WIDTH`` —, a scratch ``r`` of that shape placed :func:`_skew` bytes past the
+    first block, the ``(rows, q)`` per-piece row sums (one per accumulator) that the step
+    must write, and the same columns of each constant vector ``(K,)`` (the anchor's).
+    Rows longer than ``SEGMENT`` go one at a time, ``SEGMENT`` columns per part, each
+    column segment down all the rows before the next, so that the constant's piece stays
+    in L2 rather than cycling through all ``K`` columns per row (that alone makes MT3
+    ~20% faster).  Shorter rows go ``chunk`` rows at a time, whole.  Blocks of one row
+    (long rows, ``chunk=1``) come without the ``rows`` axis.  :meth:`totals` adds each
+    row's pieces in order, so a row's sum never depends on the blocking (nor on ``n``).
+
+    Steps are prepared ``BATCH`` at a time, so that the caller's loop body is its NumPy
+    calls alone: at ``256 x 131072`` it runs 1024 times per divergence, and Python work
+    interleaved with the passes (views, indexing) runs on caches those passes have just
+    flushed and costs ~5%.
+    """
+    BATCH = 128
+
+    def __init__(self, xs: list[np.ndarray], k: int, chunk, n_acc: int = 1):
+        self.xs, self.k, self.n = xs, k, max(x.shape[0] for x in xs)
+        self.m, self.rest = m, rest = divmod(k, WIDTH)
+        self.rows = _block_rows(k, chunk)
+        per = SEGMENT // WIDTH if k > SEGMENT else max(m, 1)
+        self.spans = [(a, min(m, a + per)) for a in range(0, m, per)] + [(m, m + 1)] * (rest > 0)
+        self.acc = np.zeros((n_acc, self.n, m + (rest > 0)))
+
+    def _cut(self, x: np.ndarray) -> list[np.ndarray]:
+        """``(n, K)`` rows as the parts' ``(n, q, w)`` views."""
+        full = self.m * WIDTH
+        pieces = x[:, :full].reshape(x.shape[0], self.m, WIDTH)
+        tail = x[:, full:].reshape(x.shape[0], 1, self.rest)
+        return [tail if a == self.m else pieces[:, a:b] for a, b in self.spans]
+
+    def steps(self, consts: tuple[np.ndarray, ...] = ()):
+        n, rows, one = self.n, min(self.rows, max(self.n, 1)), self.rows == 1
+        x0 = self.xs[0]
+        addr, stride = x0.__array_interface__["data"][0], x0.strides[0] if len(x0) > 1 else 0
+        scratch = _Scratch(rows, min(self.k, SEGMENT), 1)
+        const = [[c[0] for c in self._cut(v.reshape(1, -1))] for v in consts]
+        spans = []                                 # all that does not depend on the row, once
+        for t, ((a, b), *views) in enumerate(zip(self.spans, *map(self._cut, self.xs))):
+            views = [v if len(v) == n else np.broadcast_to(v, (n,) + v.shape[1:]) for v in views]
+            spans.append((views, [acc[:, a:b] for acc in self.acc], tuple(c[t] for c in const),
+                          addr + 8 * WIDTH * a, views[0].shape[1:], {}))
+        starts = range(0, n, rows)               # long rows: each segment down all rows
+        order = (((r0, span) for span in spans for r0 in starts) if one else
+                 ((r0, span) for r0 in starts for span in spans))
+        batch = []
+        for r0, (views, accs, cs, at, piece, placed) in order:
+            sel, phase = r0 if one else slice(r0, r0 + rows), r0 * stride % 4096
+            r = placed.get(phase)
+            if r is None:                          # _skew past this block, on every row
+                r = scratch.at(0, at + r0 * stride, stride, rows, piece[0] * piece[1])
+                r = placed[phase] = r.reshape(piece if one else (rows,) + piece)
+            batch.append((*[v[sel] for v in views], r[:n - r0] if r0 + rows > n else r,
+                          *[acc[sel] for acc in accs], *cs))
+            if len(batch) == self.BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def totals(self, acc: np.ndarray | None = None) -> np.ndarray:
+        """Row sums ``(n,)`` of per-piece sums ``(n, pieces)`` (default: ``acc[0]``)."""
+        return np.add.reduce(self.acc[0] if acc is None else acc, axis=-1)

@@ -22,6 +22,8 @@ at a time (a generator), so ``N x K`` is never held in memory.  With one anchor 
 its logarithm is computed once; then each anchored divergence costs one ``log`` per
 element: ``KL(p||b) = S(p) - S(b)`` with ``S(b) = sum p log b`` (``S(p)`` summed the same
 way once, so ``KL(p||p) = 0`` exactly) and ``KL(b||p) = sum b log b - sum b log p``.
+Without an anchor (``kl``, MT3p) each element costs a division, then a ``log`` and a dot
+on the cached ratio.
 
 How the work is cut (the speed comes from here, measured in ``bench/kernels.py``):
 
@@ -33,12 +35,18 @@ How the work is cut (the speed comes from here, measured in ``bench/kernels.py``
 * Row sums are ``np.vecdot`` of pieces at most 8192 long: OpenBLAS's ``ddot`` stays
   single-threaded below 10^4 elements.  Longer dots wake its thread pool on every
   call, which on a loaded 2-core machine costs milliseconds per call.
-* The scratch buffer is placed 192 bytes (mod 4096) past the block it is written
-  from: at an offset of 0 the loads of the input and the stores of ``np.log`` alias
-  in the 4 KiB store-forwarding check and the pass runs at half speed.
-* Row sums never depend on the blocking (each row is summed over the same column
-  segments whatever ``chunk``), so batched, chunked and row-by-row results agree
-  bit for bit.
+* The scratch buffer starts on a 64-byte line 129..192 bytes (mod 4096) past the
+  block it is written from (``_blocks._skew``): at an offset of 0 the loads of the
+  input and the stores of ``np.log`` alias in the 4 KiB store-forwarding check, and at
+  some other offsets and alignments the pass from memory runs up to 1.9x slower.  The
+  anchor's ``p`` and ``log p`` are copied to 64-byte aligned vectors once.
+* Row sums never depend on the blocking: each row's dots of pieces ``[0, 8192),
+  [8192, 16384), ...`` are kept, then added in order, whatever ``chunk``, so batched,
+  chunked, streamed and row-by-row results agree bit for bit.
+* The KL kernels share one loop (``_blocks._Sweep``) that does per block only what
+  depends on the row: the loop runs thousands of times per check, and Python work in
+  it shows in the timings.  Rows whose sum comes out NaN or infinite met a convention
+  (``0 log 0``, ``b_i = 0``) or an overflow and are recomputed term by term.
 
 ``chunk`` is the number of rows per block when rows are at most 32768 long (default
 :func:`default_chunk`).  Inputs should be nonnegative and finite; they are not
@@ -56,8 +64,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ._blocks import (CHUNK_BYTES, SKEW, WIDTH, _dot, _finite_or, _rowdot, _rows,
-                      _Scratch, _sel, _shape_of, _stream, default_chunk)
+from ._blocks import (CHUNK_BYTES, WIDTH, _aligned, _dot, _finite_or, _rowdot, _rows, _sel,
+                      _shape_of, _stream, _Sweep, default_chunk)
 
 __all__ = ["kl", "tv", "chi2", "hellinger2", "hilbert", "entropy", "contraction_ratios",
            "contraction_check_stream", "default_chunk", "RATIO_KINDS", "CHUNK_BYTES", "WIDTH"]
@@ -65,22 +73,6 @@ __all__ = ["kl", "tv", "chi2", "hellinger2", "hilbert", "entropy", "contraction_
 RATIO_KINDS = ("kl_forward", "kl_reverse", "kl_pairwise")
 
 # --- block kernels (inside _drive: 2-D blocks, warnings off) ------------------------------
-def _kl_block(blocks, cols, scratch):
-    a, b = blocks
-    r = scratch.view(0, 1, _shape_of(a, b))
-    np.divide(a, b, out=r)
-    np.log(r, out=r)
-    part = _dot(np.broadcast_to(a, r.shape), r)
-
-    def redo(bad):                 # 0 log 0 = 0; a/b overflowed where b > 0: log a - log b
-        ab, bb, rb = _sel(a, bad), _sel(b, bad), r[bad]
-        over = np.isposinf(rb) & (bb > 0)
-        if over.any():
-            rb = np.where(over, np.log(ab) - np.log(bb), rb)
-        return np.where(ab == 0, 0.0, ab * rb).sum(axis=-1)
-    return _finite_or(part, redo)
-
-
 def _tv_block(blocks, cols, scratch):
     a, b = blocks
     d = scratch.view(0, 0, _shape_of(a, b))
@@ -141,7 +133,8 @@ def _entropy_block(blocks, cols, scratch):
 def kl(a, b, *, chunk: int | None = None):
     """``KL(a||b) = sum_i a_i log(a_i/b_i)`` per row (``0 log 0 = 0``, ``+inf`` when
     ``b_i = 0 < a_i``)."""
-    return _stream(_kl_block, (a, b), chunk)
+    batch, _, (a, b) = _rows((a, b))
+    return _kl_rows(a, b, chunk).reshape(batch)[()]
 
 
 def tv(a, b, *, chunk: int | None = None):
@@ -175,127 +168,79 @@ def entropy(a, *, chunk: int | None = None):
     return 0.0 - _stream(_entropy_block, (a,), chunk)
 
 
-# --- contraction ratios ---------------------------------------------------------------------
+# --- KL on the sweep: the contraction checks' hot loops --------------------------------------
+def _kl_row(a: np.ndarray, b: np.ndarray) -> float:
+    """``KL(a||b)`` of one pair of rows by the conventions, term by term (for the rows whose
+    fast sum is not finite): ``0 log(0/b) = 0``, ``+inf`` where ``b_i = 0 < a_i``, and
+    ``log a - log b`` where ``a / b`` overflows or underflows."""
+    t = a * np.log(a / b)
+    bad = ~np.isfinite(t)
+    if bad.any():
+        ab, bb = a[bad], b[bad]
+        t[bad] = np.where(ab == 0, 0.0, np.where(bb == 0, np.inf, ab * (np.log(ab) - np.log(bb))))
+    return t.sum()
+
+
+def _kl_rows(a: np.ndarray, b: np.ndarray, chunk) -> np.ndarray:
+    """``KL(a||b)`` per row of ``(n, K)`` (or ``(1, K)``) operands: per element one division
+    from memory, then a ``log`` and a dot on the cached ratio."""
+    sweep = _Sweep([a, b], a.shape[1], chunk)
+    divide, log, dot = np.divide, np.log, _rowdot
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        for steps in sweep.steps():
+            for x, y, r, acc in steps:
+                divide(x, y, out=r)
+                log(r, out=r)
+                dot(x, r, out=acc)
+        out = sweep.totals()
+        for i in np.flatnonzero(~np.isfinite(out)):
+            out[i] = _kl_row(a[min(i, a.shape[0] - 1)], b[min(i, b.shape[0] - 1)])
+    return out
+
+
 class _Anchor:
     """KL against one fixed vector ``p``, with what depends only on ``p`` computed once:
-    ``log p`` (``-inf`` off the support), its pieces cut as the blocks are, and
-    ``S(p) = sum p log p`` summed exactly as :meth:`divergences` sums
-    ``S(b) = sum p log b``, so that ``KL(p||b) = S(p) - S(b)`` is exactly 0 at ``b = p``.
-
-    The loop is the hot path of every contraction check, so it is written out rather
-    than run through ``_drive``: one ``log`` pass into skewed scratch and one dot
-    (forward) or two (reverse, ``sum a log a - sum a log p``) per block, on cached data.
+    ``log p`` (``-inf`` off the support) and ``S(p) = sum p log p``, summed exactly as
+    :meth:`divergences` sums ``S(b) = sum p log b``, so ``KL(p||b) = S(p) - S(b)`` is
+    exactly 0 at ``b = p``.  Per element one ``log`` pass from memory into cached scratch,
+    then one dot (forward) or two (reverse: ``sum a log a - sum a log p``) on cached data.
     """
 
     def __init__(self, p: np.ndarray, chunk=None):
         if p.ndim != 1:
             raise ValueError("the anchor must be one vector (K,)")
-        self.p, self.chunk, self.k = p, chunk, p.shape[0]
+        self.chunk, self.k = chunk, p.shape[0]
+        self.p = _aligned(self.k)
+        self.p[:] = p
         with np.errstate(divide="ignore"):
-            self.logp = np.log(p)
-        segment = CHUNK_BYTES // 8
-        self.width = min(self.k, segment)
-        self.pieces = [(c0, min(self.k, c0 + self.width)) for c0 in range(0, self.k, self.width)]
+            self.logp = np.log(p, out=_aligned(self.k))
         self.splogp = float(self.divergences(p.reshape(1, -1), forward=True, raw=True)[0])
 
     def divergences(self, x: np.ndarray, *, forward: bool, raw: bool = False) -> np.ndarray:
         """Per row of ``x`` ``(n, K)``: ``KL(p||x)`` (``forward``; ``S(x)`` when ``raw``)
         or ``KL(x||p)``."""
-        n, k = x.shape
-        if k != self.k:
-            raise ValueError(f"operands disagree on the number of classes: {sorted({k, self.k})}")
-        rows = 1 if k > CHUNK_BYTES // 8 else (int(self.chunk) if self.chunk else default_chunk(k))
-        if rows < 1:
-            raise ValueError(f"chunk must be a positive number of rows, got {self.chunk}")
-        out = np.zeros(n)
-        scratch = _Scratch(min(rows, n), self.width, 1)
-        addr, stride = x.__array_interface__["data"][0], x.strides[0]
+        if x.shape[1] != self.k:
+            raise ValueError(f"operands disagree on the number of classes: "
+                             f"{sorted({x.shape[1], self.k})}")
+        sweep = _Sweep([x], self.k, self.chunk, 1 if forward else 2)
+        log, dot = np.log, _rowdot
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if rows == 1 and self.long:
-                self._long_rows(x, out, scratch, addr, stride, forward)
-            else:
-                self._blocks(x, out, scratch, addr, stride, forward, rows)
-            bad = np.flatnonzero(np.isnan(out))
-            for i in bad:                          # the conventions: 0 log b = 0, 0 log 0 = 0
+            for steps in sweep.steps((self.p if forward else self.logp,)):
+                if forward:
+                    for a, r, acc, p in steps:               # S(a) = sum p log a
+                        log(a, out=r)
+                        dot(r, p, out=acc)
+                else:
+                    for a, r, acc, minus, logp in steps:     # sum a log a, sum a log p
+                        log(a, out=r)
+                        dot(a, r, out=acc)
+                        dot(a, logp, out=minus)
+            out = sweep.totals(None if forward else sweep.acc[0] - sweep.acc[1])
+            for i in np.flatnonzero(np.isnan(out)):  # 0 log b = 0 (forward), 0 log 0 = 0
                 a = x[i]
-                if forward:
-                    out[i] = np.where(self.p == 0, 0.0, self.p * np.log(a)).sum()
-                else:
-                    out[i] = np.where(a == 0, 0.0, a * (np.log(a) - self.logp)).sum()
-        if forward and not raw:
-            out = self.splogp - out               # S(x) = -inf where x_i = 0 < p_i: +inf
-        return out
-
-
-    @property
-    def long(self) -> bool:
-        """Rows cut into whole multiples of ``WIDTH`` (the fast path of long rows)."""
-        return all(c1 - c0 > WIDTH and (c1 - c0) % WIDTH == 0 for c0, c1 in self.pieces[:-1]) \
-            and self.k > CHUNK_BYTES // 8
-
-    def _long_rows(self, x, out, scratch, addr, stride, forward):
-        """One row at a time, one contiguous segment per step (the hot loop)."""
-        raw, base = scratch.raw[0], scratch.base[0]
-        pieces = []
-        for c0, c1 in self.pieces:
-            m, rest = divmod(c1 - c0, WIDTH)
-            cut = (c0, c1, m, rest, self.p[c0:c1 - rest].reshape(m, WIDTH),
-                   self.logp[c0:c1 - rest].reshape(m, WIDTH), self.p[c1 - rest:c1],
-                   self.logp[c1 - rest:c1])
-            pieces.append(cut)
-        for i in range(x.shape[0]):
-            row, total = x[i], 0.0
-            at = addr + i * stride + SKEW - base
-            for c0, c1, m, rest, p2, lp2, pt, lpt in pieces:
-                start = ((at + 8 * c0) % 4096) >> 3
-                r = raw[start:start + c1 - c0]
-                seg = row[c0:c1]
-                np.log(seg, out=r)
-                full = c1 - c0 - rest
-                if forward:
-                    total += _rowdot(r[:full].reshape(m, WIDTH), p2).sum()
-                    if rest:
-                        total += _rowdot(r[full:], pt)
-                else:
-                    s2 = seg[:full].reshape(m, WIDTH)
-                    total += (_rowdot(s2, r[:full].reshape(m, WIDTH)) - _rowdot(s2, lp2)).sum()
-                    if rest:
-                        total += _rowdot(seg[full:], r[full:]) - _rowdot(seg[full:], lpt)
-            out[i] = total
-
-    def _blocks(self, x, out, scratch, addr, stride, forward, rows):
-        """Blocks of ``rows`` whole rows (or of row pieces), general shapes."""
-        n = x.shape[0]
-        for r0 in range(0, n, rows):
-            r1 = min(n, r0 + rows)
-            acc = out[r0:r1]
-            for c0, c1 in self.pieces:
-                blk = x[r0:r1, c0:c1]
-                scratch.src = [(addr + r0 * stride + 8 * c0, stride)]
-                r = scratch.view(0, 0, blk.shape)
-                np.log(blk, out=r)
-                if forward:
-                    acc += _dot(r, self.p[c0:c1])
-                else:
-                    acc += _dot(blk, r)
-                    acc -= _dot(blk, self.logp[c0:c1])
-
-
-class _Pick:
-    """The scratch seen by a kernel reused on other operands (``order`` maps its
-    operand indices to the block's)."""
-
-    def __init__(self, scratch: _Scratch, order: tuple[int, ...]):
-        self.scratch, self.order = scratch, order
-
-    def view(self, slot, src, shape):
-        return self.scratch.view(slot, self.order[src], shape)
-
-
-def _pairwise_block(blocks, cols, scratch):
-    q, mq, q2, mq2 = blocks
-    return (_kl_block((mq, mq2), cols, _Pick(scratch, (1, 3))),
-            _kl_block((q, q2), cols, _Pick(scratch, (0, 2))))
+                out[i] = (np.where(self.p == 0, 0.0, self.p * np.log(a)) if forward else
+                          np.where(a == 0, 0.0, a * (np.log(a) - self.logp))).sum()
+        return out if raw or not forward else self.splogp - out   # S(x) = -inf: +inf
 
 
 def _ratio(num, den, parts: bool):
@@ -308,7 +253,9 @@ def _ratio(num, den, parts: bool):
 def _parts(kind: str, anc: "_Anchor | None", operands, chunk):
     """(numerator, denominator) of ``kind`` for one batch of operands."""
     if kind == "kl_pairwise":
-        return _stream(_pairwise_block, operands, chunk, n_out=2)
+        batch, _, (q, mq, q2, mq2) = _rows(operands)
+        num, den = np.broadcast_arrays(_kl_rows(mq, mq2, chunk), _kl_rows(q, q2, chunk))
+        return num.reshape(batch)[()], den.reshape(batch)[()]
     if anc is None:                               # a batch of anchors: one per row
         q, mq, p = operands
         if kind == "kl_forward":

@@ -20,15 +20,17 @@ RTOL = 1e-12
 SIZES = [2, 7, 300, 8192, 8193, 40000, 70001]
 
 
-def ref_kl(a, b):
-    """``(value, scale)``: ``KL(a||b)`` by fsum, and what a float evaluation may lose."""
+def ref_kl(a, b, *, logs=False):
+    """``(value, scale)``: ``KL(a||b)`` by fsum, and what a float evaluation may lose;
+    with ``logs``, each term from ``log a - log b`` (``a / b`` may overflow or
+    underflow)."""
     terms, scale = [], 0.0
     for x, y in zip(a.tolist(), b.tolist()):
         if x == 0:
             continue
         if y == 0:
             return math.inf, math.inf
-        t = x * math.log(x / y)
+        t = x * (math.log(x) - math.log(y) if logs else math.log(x / y))
         terms.append(t)
         scale += abs(t) + x * (abs(math.log(x)) + abs(math.log(y)))
     return math.fsum(terms), scale
@@ -107,6 +109,87 @@ def test_streaming_equals_batch_bit_for_bit(k, kind):
     for chunk in (1, 3):
         np.testing.assert_array_equal(dv.contraction_ratios(kind, p, q, mq, q2, mq2, chunk=chunk),
                                       whole)
+
+
+@pytest.mark.parametrize("k", SIZES)
+def test_pairwise_ratios_match_the_reference(k):
+    """MT3p ``KL(mq||mq2) / KL(q||q2)``: no anchor, so each element needs the ratio; the
+    boundary rows give ``0 log 0`` terms, ``+inf`` (a zero of the second row under a
+    positive first) and rows equal to themselves (``0/0``)."""
+    q, q2 = rows(k, seed=10), rows(k, seed=11)[::-1].copy()
+    q2[1] = q[1]                                      # KL(q||q) = 0 exactly
+    p = np.random.default_rng(k).dirichlet(np.ones(k))
+    mq, mq2 = 0.3 * p + 0.7 * q, 0.3 * p + 0.7 * q2
+    num, den = dv.contraction_ratios("kl_pairwise", None, q, mq, q2, mq2, parts=True)
+    for i in range(len(q)):
+        assert agree(num[i], ref_kl(mq[i], mq2[i])), (k, i, num[i])
+        assert agree(den[i], ref_kl(q[i], q2[i])), (k, i, den[i])
+    assert num[1] == 0.0 and den[1] == 0.0
+
+
+@pytest.mark.parametrize("k", [6, 300, 40000, 70001])
+def test_kl_conventions_on_short_and_long_rows(k):
+    """Zeros, ``+inf``, and ratios ``a_i / b_i`` that overflow (``b_i`` subnormal) or
+    underflow (``b_i > 1``), wherever they fall in a row (first, last, inside a piece)."""
+    rng = np.random.default_rng(k)
+    a, b = rng.dirichlet(np.ones(k), 6), rng.dirichlet(np.ones(k), 6)
+    last = k - 1
+    a[0, [0, last]], b[0, [0, last]] = 0.0, 0.0          # 0 log(0/0) = 0
+    a[1, 3], b[1, 3] = 0.0, 0.5                           # 0 log(0/b) = 0
+    b[2, last] = 0.0                                      # b_i = 0 < a_i: +inf
+    a[3, k // 2], b[3, k // 2] = 0.25, 1e-310             # a / b overflows
+    a[4, 2], b[4, 2] = 5e-324, 2.5                        # a / b underflows to 0
+    a[5, [1, last]], b[5, [1, last]] = 0.0, [1e-310, 0.0]
+    with np.errstate(over="ignore", under="ignore"):
+        assert a[3, k // 2] / b[3, k // 2] == math.inf and a[4, 2] / b[4, 2] == 0.0
+    got = dv.kl(a, b)
+    for i in range(len(a)):
+        assert agree(got[i], ref_kl(a[i], b[i], logs=True)), (k, i, got[i])
+    assert got[2] == math.inf and np.isfinite(got[[0, 1, 3, 4, 5]]).all()
+    for chunk in (1, 4):
+        np.testing.assert_array_equal(dv.kl(a, b, chunk=chunk), got)
+    np.testing.assert_array_equal([dv.kl(x, y) for x, y in zip(a, b)], got)
+
+
+@pytest.mark.parametrize("k", [3, 8192, 16385, 32768, 32769, 70001])
+@pytest.mark.parametrize("kind", dv.RATIO_KINDS)
+def test_results_do_not_depend_on_the_blocking(k, kind):
+    """Bit for bit: any ``chunk``, row by row, and a broadcast operand, at the block
+    boundaries (one piece and a 1-column rest, exactly one segment, one column more)."""
+    rng = np.random.default_rng(k + 1)
+    p = rng.dirichlet(np.ones(k))
+    q, q2 = rows(k, n=7, seed=12), rows(k, n=7, seed=13)
+    mq, mq2 = 0.4 * p + 0.6 * q, 0.4 * p + 0.6 * q2
+    num, den = dv.contraction_ratios(kind, p, q, mq, q2, mq2, parts=True)
+    for chunk in (1, 2, 5, 64):
+        got = dv.contraction_ratios(kind, p, q, mq, q2, mq2, chunk=chunk, parts=True)
+        np.testing.assert_array_equal(got[0], num)
+        np.testing.assert_array_equal(got[1], den)
+    for i in range(len(q)):
+        one = dv.contraction_ratios(kind, p, q[i], mq[i], q2[i], mq2[i], parts=True)
+        assert (one[0], one[1]) == (num[i], den[i]), (kind, k, i)
+    whole = dv.kl(q, mq2)
+    np.testing.assert_array_equal(dv.kl(q, mq2, chunk=3), whole)
+    np.testing.assert_array_equal(dv.kl(q[2], mq2), dv.kl(np.broadcast_to(q[2], q.shape), mq2))
+    np.testing.assert_array_equal(dv.kl(q, mq2[4]), [dv.kl(x, mq2[4]) for x in q])
+
+
+@pytest.mark.parametrize("k", [300, 40000])
+def test_results_do_not_depend_on_where_the_rows_sit(k):
+    """The scratch is placed by the operands' addresses (mod 4096); the sums are not:
+    the same rows copied 8..56 bytes further into a line give the same bits."""
+    rng = np.random.default_rng(k)
+    p, q, q2 = rng.dirichlet(np.ones(k)), rows(k, seed=14), rows(k, seed=15)
+    want = {kind: dv.contraction_ratios(kind, p, q, q2, q2, q, parts=True)
+            for kind in dv.RATIO_KINDS}
+    for shift in (1, 3, 6):
+        buf, pbuf = np.empty(q.size + 8), np.empty(k + 8)
+        qs, ps = buf[shift:shift + q.size].reshape(q.shape), pbuf[shift:shift + k]
+        qs[:], ps[:] = q, p
+        for kind in dv.RATIO_KINDS:
+            got = dv.contraction_ratios(kind, ps, qs, q2, q2, qs, parts=True)
+            np.testing.assert_array_equal(got[0], want[kind][0])
+            np.testing.assert_array_equal(got[1], want[kind][1])
 
 
 def test_pairwise_and_metric_kernels_on_long_rows():
