@@ -108,6 +108,14 @@ def _figure():
     return fig, ax
 
 
+def _plain_log_labels(axis) -> None:
+    """Decades labelled ``1e-05`` as plain text, minor ticks unlabelled: the default
+    ``$10^{-5}$`` goes through mathtext layout, which took most of a warm ``verify``."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}" if v > 0 else ""))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def distance_svg(sim: dict, prefix: str = "d") -> str | None:
     """Distance to the fixed point per generation (log scale) against the proved bound."""
     series = distance_series(sim)
@@ -134,6 +142,7 @@ def _distance(series, prefix: str) -> str:
                 ax.plot(*zip(*bpos), linestyle="--", linewidth=1.2, color=c,
                         label=f"{name} (proved bound)")
     ax.set_yscale("log")
+    _plain_log_labels(ax.yaxis)
     ax.set_xlabel("generation t")
     ax.set_ylabel("distance to the fixed point")
     ax.legend(frameon=True, framealpha=0.92, edgecolor="#e5e7eb", fontsize=8, loc="best")
