@@ -274,24 +274,29 @@ def assumptions_hold(symbol: sp.Symbol, value) -> bool:
     return all(ok() for name, ok in checks if getattr(symbol, f"is_{name}") is True)
 
 
-def values_to_subs(claim: Claim, values: Values) -> dict:
-    """``{symbol: Rational}`` for the claim's symbols; ``ValueError`` when a value is
-    missing or a vector has the wrong length."""
-    subs = {}
+def _exact_values(claim: Claim, values: Values) -> list[Fraction]:
+    """The values of ``claim.symbols``, in order, as fractions; ``ValueError`` when a
+    value is missing or a vector has the wrong length."""
+    out = []
     for name, comps in claim.vectors.items():
         if name not in values:
             raise ValueError(f"no value for vector {name!r}")
         vec = values[name]
         if not isinstance(vec, tuple) or len(vec) != len(comps):
             raise ValueError(f"vector {name!r} needs {len(comps)} components, got {vec!r}")
-        for s, v in zip(comps, vec):
-            subs[s] = sp.Rational(Fraction(v).numerator, Fraction(v).denominator)
+        out.extend(Fraction(v) for v in vec)
     for s in claim.parameters:
         if s.name not in values:
             raise ValueError(f"no value for parameter {s.name!r}")
-        v = Fraction(values[s.name])
-        subs[s] = sp.Rational(v.numerator, v.denominator)
-    return subs
+        out.append(Fraction(values[s.name]))
+    return out
+
+
+def values_to_subs(claim: Claim, values: Values) -> dict:
+    """``{symbol: Rational}`` for the claim's symbols; ``ValueError`` when a value is
+    missing or a vector has the wrong length."""
+    return {s: sp.Rational(v.numerator, v.denominator)
+            for s, v in zip(claim.symbols, _exact_values(claim, values))}
 
 
 def certify(claim: Claim, values: Values) -> Witness | None:
@@ -306,22 +311,12 @@ def certify(claim: Claim, values: Values) -> Witness | None:
     SymPy route above.
     """
     plan = _plan(claim)
-    vals, clean = [], {}
+    exact = _exact_values(claim, values)
+    vals = [flint.fmpq(v.numerator, v.denominator) for v in exact]
+    clean, at = {}, 0
     for name, comps in claim.vectors.items():
-        if name not in values:
-            raise ValueError(f"no value for vector {name!r}")
-        vec = values[name]
-        if not isinstance(vec, tuple) or len(vec) != len(comps):
-            raise ValueError(f"vector {name!r} needs {len(comps)} components, got {vec!r}")
-        vec = tuple(Fraction(v) for v in vec)
-        clean[name] = vec
-        vals.extend(flint.fmpq(v.numerator, v.denominator) for v in vec)
-    for s in claim.parameters:
-        if s.name not in values:
-            raise ValueError(f"no value for parameter {s.name!r}")
-        v = Fraction(values[s.name])
-        clean[s.name] = v
-        vals.append(flint.fmpq(v.numerator, v.denominator))
+        clean[name], at = tuple(exact[at:at + len(comps)]), at + len(comps)
+    clean.update({s.name: v for s, v in zip(claim.parameters, exact[at:])})
     if any(any(v <= 0 for v in clean[n]) or sum(clean[n]) != 1 for n in claim.vectors):
         return None
     if not all(assumptions_hold(s, clean[s.name]) for s in claim.parameters):
