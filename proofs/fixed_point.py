@@ -86,11 +86,13 @@ _NICE = tuple(sp.Rational(v) for v in ("3/10", "2", "7/10", "3/2", "1/5", "3", "
                                           "1/10", "5", "1/2", "1", "0", "-1/2", "-2"))
 
 
-def sample_parameters(family) -> dict[str, sp.Rational]:
+def sample_parameters(family, fixed: dict | None = None) -> dict[str, sp.Rational]:
     """An exact, generic-looking point of the parameter domain, for evaluations when
     the caller gives no ``at``: each parameter in turn takes the first of a few
     simple values (``3/10, 2, 7/10, ...``; ``1/2`` late, as it sits on many singular
-    sets such as ``T = 1 - alpha``) consistent with the domain, else a Z3 model."""
+    sets such as ``T = 1 - alpha``) consistent with the domain, else a Z3 model.
+    Parameters in ``fixed`` keep their values (the others are chosen with them, so
+    ``alpha + beta1 + beta2 = 1`` holds when only ``alpha`` is given)."""
     import z3
     from ._discharge import _Encoder, _NotEncodable
     enc = _Encoder(z3)
@@ -101,7 +103,15 @@ def sample_parameters(family) -> dict[str, sp.Rational]:
     except _NotEncodable as exc:
         raise ValueError(f"family {family.name!r}: cannot sample its domain ({exc})")
     out = {}
+    for name, v in (fixed or {}).items():
+        s.add(z3.Real(name) == z3.RealVal(f"{v.p}/{v.q}"))
+        out[name] = v
+    if fixed and s.check() != z3.sat:
+        given = ", ".join(f"{k}={v}" for k, v in fixed.items())
+        raise ValueError(f"family {family.name!r}: no point of its domain has {given}")
     for p in family.free_parameters:
+        if p.name in out:
+            continue
         var = z3.Real(p.name)
         for v in _NICE:
             s.push()
@@ -129,7 +139,8 @@ def parameter_values(family, at=None) -> tuple[dict[str, sp.Rational], bool]:
     at = {k: sp.Rational(str(v)) for k, v in (at or {}).items()}
     missing = [p.name for p in family.free_parameters if p.name not in at]
     if missing:
-        sample = sample_parameters(family)
+        given = {k: v for k, v in at.items() if k in {p.name for p in family.free_parameters}}
+        sample = sample_parameters(family, given)
         at.update({k: sample[k] for k in missing})
     return at, bool(missing)
 

@@ -404,3 +404,17 @@ def test_help_does_not_import_sympy():
     code = ("import sys; from distillproof.checker.cli import main; "
             "assert 'sympy' not in sys.modules, 'sympy imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_parameters_left_out_are_chosen_with_the_given_ones():
+    """memory anchoring has alpha + beta1 + beta2 = 1: given alpha, the sampled betas
+    must complete it (they once were sampled as if alpha were free)."""
+    from distillproof.proofs.fixed_point import parameter_values
+    fam = get_family("memory-anchoring")
+    for given in ("1/5", "3/10", "9/10"):
+        values, sampled = parameter_values(fam, {"alpha": given})
+        assert sampled and values["alpha"] == sp.Rational(given)
+        assert values["alpha"] + values["beta1"] + values["beta2"] == 1
+        assert all(0 < v < 1 for v in values.values())
+    with pytest.raises(ValueError, match="no point of its domain"):
+        parameter_values(fam, {"alpha": "1/5", "beta1": "9/10"})
