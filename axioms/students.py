@@ -44,7 +44,7 @@ from .vector import components
 
 __all__ = ["StudentFamily", "StudentError", "support", "independence", "toric", "box",
            "polytope", "from_relations", "get_student", "student_names", "BUILTIN",
-           "load_student", "family_students", "relation_text"]
+           "load_student", "family_students", "relation_text", "student_ref"]
 
 
 class StudentError(ValueError):
@@ -438,9 +438,23 @@ def load_student(ref) -> list[StudentFamily]:
     if ref.endswith(".toml") or pathlib.Path(ref).is_file():
         from .spec import load_student_spec
         table = load_student_spec(pathlib.Path(ref))
-        return [from_relations(k, table["where"], name=table["name"], doc=table["doc"])
-                for k in table["classes"]]
+        return [_sourced(from_relations(k, table["where"], name=table["name"], doc=table["doc"]),
+                         ref) for k in table["classes"]]
     return [get_student(ref)]
+
+
+def _sourced(student: StudentFamily, ref: str) -> StudentFamily:
+    """``student`` remembering the spec it came from (for replay lines)."""
+    student.data["source"] = ref
+    return student
+
+
+def student_ref(student: StudentFamily) -> str | None:
+    """What ``--student`` takes to load ``student`` again: its built-in name or the spec
+    it came from (``None`` when it was built in code)."""
+    if student.name in BUILTIN:
+        return student.name
+    return student.data.get("source")
 
 
 def family_students(family) -> list[StudentFamily]:
@@ -452,4 +466,5 @@ def family_students(family) -> list[StudentFamily]:
         return [family.student]
     ks = family.extra.get("student_classes") or family.classes
     name = family.extra.get("student_name") or f"student of {family.name}"
-    return [from_relations(k, family.student, name=name) for k in ks]
+    made = [from_relations(k, family.student, name=name) for k in ks]
+    return [_sourced(s, family.source) for s in made] if family.source.endswith(".toml") else made

@@ -81,6 +81,8 @@ def _student(student):
                 if f.compare]
     if isinstance(student, (tuple, list)):
         return [_student(r) for r in student]
+    if isinstance(student, (str, Path)) and Path(student).is_file():     # a spec: its text too
+        return f"{student}:{hashlib.sha256(Path(student).read_bytes()).hexdigest()}"
     return srepr(student) if isinstance(student, sp.Basic) else str(student)
 
 

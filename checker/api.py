@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..reports.data import verification_data
-from ..proofs.evidence import UNKNOWN
+from ..proofs.evidence import REFUTED, UNKNOWN
 from .engine import FamilyResult, Settings, verify_family
 
 __all__ = ["Verification", "verify", "resolve_family", "replay", "Settings"]
@@ -165,11 +165,30 @@ def _attach_simulation(fr: FamilyResult, settings: Settings, generations: int = 
     fr.contraction = {**(fr.contraction or {}), "simulation": sim.to_json()}
 
 
-@lru_cache(maxsize=32)
 def _convexity_json(student, settings: Settings) -> dict:
     """C depends on the student family only: decided once per run."""
+    from ..axioms.students import student_ref
+    return _convexity_cached(student, settings, student_ref(student))
+
+
+@lru_cache(maxsize=32)
+def _convexity_cached(student, settings: Settings, ref) -> dict:
     from .convexity import convexity
-    return convexity(student, settings).to_json()
+    return _student_json(convexity(student, settings), None, ref)
+
+
+def _student_json(check, family, ref=None) -> dict:
+    """A realizability or convexity verdict's JSON, with the ``replay`` line of a
+    refutation when the student family can be named again (``ref``: its built-in name
+    or the spec it came from)."""
+    from ..axioms.students import student_ref
+    from ..reports.data import replay_line
+    out = check.to_json()
+    ref = ref or student_ref(check.student)
+    if check.status == REFUTED and ref is not None:
+        out["replay"] = replay_line(family, "R" if check.what == "realizability" else "C",
+                                    check.evidence.witness, student=ref)
+    return out
 
 
 def _attach_students(fr: FamilyResult, settings: Settings, student=None) -> None:
@@ -189,7 +208,8 @@ def _attach_students(fr: FamilyResult, settings: Settings, student=None) -> None
     from .realizability import realizability
     data: dict = {"realizability": [], "convexity": [], "capacity": []}
     for s in chosen:
-        data["realizability"].append(realizability(fr.family, s, settings).to_json())
+        data["realizability"].append(_student_json(realizability(fr.family, s, settings),
+                                                   fr.family))
         data["convexity"].append(_convexity_json(s, settings))
         try:
             data["capacity"].append(capacity(fr.family, s, seed=settings.seed))

@@ -2,7 +2,7 @@
 
     distillproof verify [FAMILY|SPEC.toml ...]   verify families (default: the catalogue)
     distillproof list                            families and axioms
-    distillproof replay FAMILY AXIOM k=v ...     re-check a witness exactly
+    distillproof replay FAMILY AXIOM k=v ...     re-check a witness exactly (R, C: --student)
 """
 from __future__ import annotations
 
@@ -208,14 +208,28 @@ def list_():
 @click.argument("axiom")
 @click.argument("values", nargs=-1, required=True)
 @click.option("--classes", type=int, required=True, help="The number of classes of the witness.")
-def replay(family, axiom, values, classes):
+@click.option("--student", metavar="NAME|SPEC",
+              help="The student family, for AXIOM R (realizability) or C (convexity; "
+                   "then FAMILY may be '-').")
+def replay(family, axiom, values, classes, student):
     """Re-check a witness exactly: VALUES are name=v1,v2,.. for vectors and name=v for
-    parameters, exact rationals (as printed in a report).  Exit 0 when the violation is
-    confirmed, 1 when the point does not violate the axiom."""
+    parameters, exact rationals (as printed in a report).  AXIOM is an axiom id, or R / C
+    with --student.  Exit 0 when the violation is confirmed, 1 when the point does not
+    violate the axiom."""
     from .api import resolve_family
     from .engine import replay as run
+    if axiom in ("R", "C") and not student:
+        _fail(f"{axiom} is about a student family: give --student NAME|SPEC")
+    if family == "-" and axiom != "C":
+        _fail("FAMILY '-' stands for 'no family', which only C (convexity) allows")
     try:
-        fam = resolve_family(family)
+        fam = None if family == "-" else resolve_family(family)
+        chosen = None
+        if student:
+            found = [s for s in _resolve_students([student]) if s.classes == classes]
+            if not found:
+                _fail(f"--student {student}: no member with K={classes}")
+            chosen = found[0]
         parsed = {}
         for item in values:
             name, sep, v = item.partition("=")
@@ -223,13 +237,14 @@ def replay(family, axiom, values, classes):
                 _fail(f"expected name=value, got {item!r}")
             parts = v.split(",")
             parsed[name] = parts if len(parts) > 1 else parts[0]   # vectors have K >= 2 entries
-        witness = run(fam, axiom, parsed, classes)
+        witness = run(fam, axiom, parsed, classes, chosen)
     except (KeyError, ValueError, ZeroDivisionError) as exc:
         _fail(str(exc).strip('"'))
     if witness is None:
         click.echo(f"not a counterexample: {axiom} holds at this point (or the point is outside the domain)")
         sys.exit(1)
-    click.echo(f"confirmed: {axiom} fails for {fam.name} at K={classes}: {witness.atom}; "
+    subject = " and ".join(x for x in (fam and fam.name, chosen and chosen.name) if x)
+    click.echo(f"confirmed: {axiom} fails for {subject} at K={classes}: {witness.atom}; "
                f"value {witness.value} (certified by {witness.certified_by})")
 
 

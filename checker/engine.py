@@ -256,18 +256,43 @@ def verify_family(family, settings: Settings = Settings(), axioms=None, progress
     return FamilyResult(family, list(results.values()), skipped)
 
 
-def replay(family, axiom_id: str, values: dict, classes: int):
+def replay(family, axiom_id: str, values: dict, classes: int, student=None):
     """Re-check a witness: the certified violation, or ``None`` when it does not violate
     the axiom there.  ``values`` maps vector names to sequences and parameters to single
-    exact rationals (strings like ``"1/3"`` are accepted)."""
+    exact rationals (strings like ``"1/3"`` are accepted).  ``R`` (realizability) and
+    ``C`` (convexity) need the ``student`` family (``C`` does not depend on ``family``)."""
     from fractions import Fraction
     from ._certify import certify
     exact = {k: tuple(Fraction(x) for x in v) if isinstance(v, (list, tuple)) else Fraction(v)
              for k, v in values.items()}
-    for c in get_axiom(axiom_id).build(family, classes):
+    for c, pinned in _replay_claims(family, axiom_id, classes, student):
+        if any(exact.get(k) != v for k, v in pinned.items()):
+            continue
         names = set(c.vectors) | {s.name for s in c.parameters}
         if names <= set(exact):
             w = certify(c, {k: v for k, v in exact.items() if k in names})
             if w is not None:
                 return w
     return None
+
+
+def _replay_claims(family, axiom_id: str, classes: int, student):
+    """``(claim, pinned values)`` to re-check: the axiom's claims at ``classes``; for R
+    the fixed anchor's claim (pinned: the witness is the anchor itself) and the closure
+    claim; for C the student's convexity claim."""
+    if axiom_id not in ("R", "C"):
+        return [(c, {}) for c in get_axiom(axiom_id).build(family, classes)]
+    if student is None:
+        raise ValueError(f"{axiom_id} is about a student family: give it (--student NAME|SPEC)")
+    if student.classes != classes:
+        raise ValueError(f"the student family {student.name!r} has K={student.classes}, "
+                         f"not {classes}")
+    if axiom_id == "C":
+        from .convexity import set_claim
+        return [(set_claim(student), {})]
+    from fractions import Fraction
+    from .realizability import anchor_claim, closure_claim
+    fixed = anchor_claim(family, student)
+    out = [] if fixed is None else [(fixed, {"p": tuple(Fraction(str(v))
+                                                        for v in family.anchor_at(classes))})]
+    return out + [(closure_claim(family, student), {})]

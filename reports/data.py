@@ -19,11 +19,14 @@ def _family_ref(family) -> str:
     return family.name if family.source == "catalogue" else family.source
 
 
-def replay_line(family, axiom_id: str, witness) -> str:
-    """A shell line that re-checks ``witness`` exactly: paste it back."""
-    ref = _family_ref(family)
-    ref = f"'{ref}'" if " " in ref else ref
-    return f"distillproof replay {ref} {axiom_id} --classes {witness.classes} {witness.assignment_text()}"
+def replay_line(family, axiom_id: str, witness, student: str | None = None) -> str:
+    """A shell line that re-checks ``witness`` exactly: paste it back.  For R and C,
+    ``student`` is what ``--student`` takes; ``family`` is ``None`` for C ('-')."""
+    quote = lambda s: f"'{s}'" if " " in s else s
+    ref = "-" if family is None else quote(_family_ref(family))
+    extra = "" if student is None else f" --student {quote(student)}"
+    return (f"distillproof replay {ref} {axiom_id}{extra} --classes {witness.classes} "
+            f"{witness.assignment_text()}")
 
 
 def _parameter(p) -> dict:

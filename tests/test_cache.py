@@ -101,3 +101,13 @@ def test_no_cache_flag_and_unwritable_directory(tmp_path, monkeypatch):
     monkeypatch.setenv(_cache.ENV, str(blocked))          # not a directory: store fails
     res = dp.verify(FAMILY, axioms=("MT2",))
     assert res[FAMILY].status("MT2") == "proved" and not os.path.isdir(blocked)
+
+
+def test_a_student_spec_is_keyed_by_its_text_not_only_its_path(tmp_path):
+    spec = tmp_path / "s.toml"
+    fam, settings = get_family("arithmetic-anchoring"), engine.Settings()
+    spec.write_text('[student]\nname = "s"\nclasses = [3]\nwhere = ["x[0] <= 1/2"]\n')
+    before = _cache.family_key(fam, settings, None, [str(spec)])
+    assert _cache.family_key(fam, settings, None, [str(spec)]) == before
+    spec.write_text('[student]\nname = "s"\nclasses = [3]\nwhere = ["x[0] <= 1/3"]\n')
+    assert _cache.family_key(fam, settings, None, [str(spec)]) != before

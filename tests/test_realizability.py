@@ -266,3 +266,40 @@ def test_cli_student_option_takes_a_student_only_spec(tmp_path):
     assert fam["capacity"][0]["status"] == "not applicable"
     bad = CliRunner().invoke(main, ["verify", "arithmetic-anchoring", "--student", "nope"])
     assert bad.exit_code == 2 and "--student nope" in bad.output
+
+
+def _run_line(line: str):
+    """A printed ``distillproof replay ...`` line through the CLI (split like a shell)."""
+    import shlex
+    from click.testing import CliRunner
+    from distillproof.checker.cli import main
+    return CliRunner().invoke(main, shlex.split(line)[1:])
+
+
+def test_refuted_r_and_c_carry_replay_lines_that_confirm(tmp_path):
+    """The capacity-constrained family leaves the independence model (R) and the model
+    is not convex (C): both refutations print a line that replays (exit 0), and the
+    same line at a point inside the model does not (exit 1).  A student from a spec
+    replays from the spec."""
+    from distillproof.checker import api
+    fam = get_family("capacity-constrained")
+    lines = []
+    spec = tmp_path / "small.toml"
+    spec.write_text(NONCONVEX)
+    refs = {"independence-2x2": "independence-2x2", "small product": str(spec)}
+    data = api.verify(fam, axioms=["MT1"], cache=False, students=[str(spec)]).families[0].students
+    for what in ("realizability", "convexity"):
+        for item in data[what]:
+            if item["status"] == "refuted":
+                assert item["replay"].startswith("distillproof replay ")
+                assert f"--student {refs[item['student']]} " in item["replay"]
+                lines.append(item["replay"])
+    assert len(lines) >= 3 and any(str(spec) in line for line in lines)
+    for line in lines:
+        ok = _run_line(line)
+        assert ok.exit_code == 0 and "confirmed" in ok.output, (line, ok.output)
+    inside = ("distillproof replay - C --student independence-2x2 --classes 4 "
+              "s=1/4,1/4,1/4,1/4 t=1/6,1/3,1/6,1/3 lam=1/2")
+    assert _run_line(inside).exit_code == 1
+    missing = _run_line("distillproof replay capacity-constrained R --classes 4 p=1/2,1/2")
+    assert missing.exit_code == 2 and "--student" in missing.output
