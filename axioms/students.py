@@ -31,6 +31,7 @@ the open simplex or the relative interior of a face.)  Reference: Sturmfels,
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -215,37 +216,9 @@ class StudentFamily:
         order of :func:`distillproof.checker._shrink.complexity`): for toric and
         independence models the monomial parametrisation ``x ∝ t^A`` with ``t`` in
         ``{1, 2, 1/2, 3, 1/3}``; otherwise grid points ``n/d`` (``d <= 12``) on the face, each
-        checked exactly with :meth:`contains`."""
-        face, K = self.face, self.classes
-        cands: set = set()
-        if self.kind in ("toric", "independence"):
-            A = (self.data.get("A") if self.kind == "toric" else
-                 _independence_design(*self.data["shape"]))
-            rows = [r for r in A if len(set(r)) > 1]
-            for ts in product(_T, repeat=min(len(rows), 5)):
-                w = [Fraction(1)] * K
-                for t, row in zip(ts, rows):
-                    w = [wi * t ** a for wi, a in zip(w, row)]
-                total = sum(w)
-                cands.add(tuple(wi / total for wi in w))
-        else:
-            n = len(face)
-            for d in range(1, 13):
-                if math.comb(d + n - 1, n - 1) > 4000:
-                    break
-                for parts in _compositions(d, n):
-                    full = [Fraction(0)] * K
-                    for i, c in zip(face, parts):
-                        full[i] = Fraction(c, d)
-                    cands.add(tuple(full))
-        key = lambda v: (max(x.denominator for x in v), sum(x.denominator for x in v))
-        out = []
-        for v in sorted(cands, key=key):
-            if all(v[i] > 0 for i in face) and self.contains(v):
-                out.append(v)
-                if len(out) >= limit:
-                    break
-        return out
+        checked exactly with :meth:`contains`.  Memoised (searches and shrinking ask
+        the same family again)."""
+        return list(_simple_points(self, limit))
 
     def to_json(self) -> dict:
         return {"name": self.name, "classes": self.classes, "kind": self.kind,
@@ -455,6 +428,49 @@ def student_ref(student: StudentFamily) -> str | None:
     if student.name in BUILTIN:
         return student.name
     return student.data.get("source")
+
+
+@functools.lru_cache(maxsize=64)
+def _simple_points(student: StudentFamily, limit: int) -> tuple[tuple[Fraction, ...], ...]:
+    out = []
+    for v in _simple_candidates(student):
+        if all(v[i] > 0 for i in student.face) and student.contains(v):
+            out.append(v)
+            if len(out) >= limit:
+                break
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)
+def _simple_candidates(student: StudentFamily) -> tuple[tuple[Fraction, ...], ...]:
+    """The candidates of :meth:`StudentFamily.simple_points`, simplest first."""
+    face, K = student.face, student.classes
+    cands: set = set()
+    if student.kind in ("toric", "independence"):
+        A = (student.data.get("A") if student.kind == "toric" else
+             _independence_design(*student.data["shape"]))
+        rows = [r for r in A if len(set(r)) > 1]
+        lows = [min(r) for r in rows]
+        for ts in product(_T, repeat=min(len(rows), 5)):
+            w = [1] * K                   # x ∝ prod_r t_r^(A_r - min A_r), in integers:
+            for t, row, low in zip(ts, rows, lows):   # t = n/d, times d^(max A_r - min A_r)
+                top = max(row) - low
+                w = [wi * t.numerator ** (a - low) * t.denominator ** (top - a + low)
+                     for wi, a in zip(w, row)]
+            total = sum(w)
+            cands.add(tuple(Fraction(wi, total) for wi in w))
+    else:
+        n = len(face)
+        for d in range(1, 13):
+            if math.comb(d + n - 1, n - 1) > 4000:
+                break
+            for parts in _compositions(d, n):
+                full = [Fraction(0)] * K
+                for i, c in zip(face, parts):
+                    full[i] = Fraction(c, d)
+                cands.add(tuple(full))
+    key = lambda v: (max(x.denominator for x in v), sum(x.denominator for x in v), v)
+    return tuple(sorted(cands, key=key))
 
 
 def family_students(family) -> list[StudentFamily]:
