@@ -9,6 +9,8 @@ the Z3 stage over the parameter domain (never assumed).
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 import sympy as sp
 
 from ..axioms._build import claim as make_claim
@@ -427,6 +429,112 @@ def _unanimity(family):
         Step("conclusion", "A(p,..,p) = p, so A(F_T p,..,F_T p) = F_T p = F_T A(p,..,p)"),))
 
 
+def _power_form(family):
+    """``(q, γ, c)`` when the map is ``normalize(c · q^γ)`` componentwise in its one
+    student ``q``, with ``γ`` free of the inputs and ``c`` free of ``q``; else None."""
+    body = _body(family)
+    if family.kind != "meta-teacher" or body is None or not body[1] or len(family.students) != 1:
+        return None
+    q = _scalar(family.students[0])
+    inputs = {_scalar(v) for v in family.vectors}
+    g = sp.powsimp(sp.expand_power_base(body[0], force=True), force=True)
+    moving = [f for f in sp.Mul.make_args(g) if f.has(q)]
+    if len(moving) != 1:
+        return None
+    f = moving[0]
+    if f == q:
+        gamma = sp.Integer(1)
+    elif isinstance(f, sp.Pow) and f.base == q and not f.exp.free_symbols & inputs:
+        gamma = f.exp
+    else:
+        return None
+    return q, gamma, sp.Mul(*[f for f in sp.Mul.make_args(g) if not f.has(q)])
+
+
+_NT_LEMMA = ("for c > 0 and K >= 2, q -> normalize(c q^γ) is one-to-one when γ != 0 "
+             "(c q^γ ∝ c r^γ forces q ∝ r), and it is the identity only when γ = 1 and c is "
+             "the same in every class (at q uniform it gives normalize(c); then "
+             "q_i^(γ-1) = sum_j q_j^γ for all i forces γ = 1)")
+
+
+def _nt(family):
+    """NT for ``M = normalize(c · q^γ)`` (see :data:`_NT_LEMMA`): proved, for every K,
+    when ``γ != 0`` and ``γ != 1`` on the whole domain."""
+    form = _power_form(family)
+    if form is None:
+        return None
+    _, gamma, c = form
+    steps, _ = parameter_conditions(family, [
+        Atom(gamma ** 2, ">", f"γ = {gamma} is never 0 (q -> M is not constant)"),
+        Atom((gamma - 1) ** 2, ">", f"γ = {gamma} is never 1 (q -> M is not the identity)")])
+    if steps is None:
+        return None
+    return Proved("sympy + z3 (componentwise power form, every K)", (
+        Step("power form", f"M(p, q)_i ∝ c_i · q_i^γ with c = {c}, γ = {gamma}"),
+        Step("lemma", _NT_LEMMA), *steps,
+        Step("conclusion", "q -> M(p, q) is neither constant nor the identity, for every "
+                           "parameter point, anchor and K")))
+
+
+def nt_refutation(family, classes: int, timeout_ms: int = 4000):
+    """NT refuted for a power form (:data:`_NT_LEMMA`) at a parameter point where
+    ``γ = 0`` (M is constant in q) or ``γ = 1`` with every input uniform (then ``c`` is
+    the same in every class and M is the identity): the point from Z3, checked exactly.
+    ``None`` when there is no such point (or the map is not a power form)."""
+    from . import _z3
+    from ..proofs.evidence import Refuted
+    form = _power_form(family)
+    if form is None or not family.free_parameters:
+        return None
+    _, gamma, _ = form
+    params = tuple(p.symbol for p in family.free_parameters)
+    for target, what in ((0, "constant"), (1, "the identity")):
+        side = Claim(axiom="side-condition", family=family.name, classes=0, vectors={},
+                     parameters=params, domain=family.domain,
+                     atoms=(Atom((gamma - target) ** 2, ">", f"γ != {target}"),))
+        ev = _z3.decide(side, timeout_ms=timeout_ms)
+        if ev.status != "refuted":
+            continue
+        point = {s.name: ev.witness.values[s.name] for s in params}
+        w = nt_check(family, classes, {**{v: (Fraction(1, classes),) * classes
+                                           for v in family.vectors if v not in family.students},
+                                        **point})
+        if w is not None:
+            return Refuted(method="sympy + z3 (componentwise power form)", witness=w)
+    return None
+
+
+def nt_check(family, classes: int, values: dict):
+    """The exact check behind :func:`nt_refutation` (and its replay): ``values`` fix
+    every parameter and every non-student input; a :class:`Witness` when ``γ`` is 0 there,
+    or 1 with every input uniform, else None."""
+    from ..proofs.evidence import Witness
+    from ._certify import evaluate_relation
+    form = _power_form(family)
+    params = {p.symbol: p.name for p in family.free_parameters}
+    if form is None or set(params.values()) - set(values):
+        return None
+    _, gamma, _ = form
+    at = {s: sp.Rational(Fraction(values[n]).numerator, Fraction(values[n]).denominator)
+          for s, n in params.items()}
+    if not all(evaluate_relation(r, at) is True for r in family.domain):
+        return None
+    g = sp.sympify(gamma, strict=True).xreplace(at)
+    inputs = [v for v in family.vectors if v not in family.students]
+    uniform = all(tuple(values.get(v, ())) == (Fraction(1, classes),) * classes for v in inputs)
+    if g == 0:
+        atom, value = "q -> M(p,q) is not constant", "γ = 0 exactly: M(p, q) = normalize(c) for every q"
+    elif g == 1 and uniform:
+        atom, value = ("q -> M(p,q) is not the identity",
+                       "γ = 1 exactly and every input uniform (c the same in every class): "
+                       "M(p, q) = q for every q")
+    else:
+        return None
+    kept = {v: tuple(Fraction(x) for x in values[v]) for v in inputs if v in values}
+    kept.update({n: Fraction(values[n]) for n in params.values()})
+    return Witness(values=kept, atom=atom, value=value, certified_by="exact", classes=classes)
+
+
 _ALL_K = {
     "MT5": _mt5,
     "A3": _a3,
@@ -439,6 +547,7 @@ _ALL_K = {
     "S4": _s4,
     "S5": _s5,
     "S3": _s3,
+    "NT": _nt,
 }
 
 

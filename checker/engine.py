@@ -151,6 +151,10 @@ def decide_axiom(axiom: Axiom, family, settings: Settings = Settings()) -> Evide
         if proof is not None:
             return proof
     classes = settings.classes or family.classes
+    if axiom.id == "NT":                 # a power form with gamma = 0, or 1 at uniform inputs
+        refuted = _symbolic.nt_refutation(family, min(classes), settings.timeout_ms)
+        if refuted is not None:
+            return refuted
     per_k = []
     for k in sorted(classes):
         try:
@@ -273,7 +277,7 @@ def replay(family, axiom_id: str, values: dict, classes: int, student=None):
             w = certify(c, {k: v for k, v in exact.items() if k in names})
             if w is not None:
                 return w
-    return None
+    return _symbolic.nt_check(family, classes, exact) if axiom_id == "NT" else None
 
 
 def _replay_claims(family, axiom_id: str, classes: int, student):

@@ -109,3 +109,53 @@ def test_a_witness_that_does_not_violate_is_rejected_by_replay():
 def test_parameter_outside_domain_is_rejected():
     with pytest.raises(ValueError):
         get_family("arithmetic-anchoring").with_values({"alpha": sp.Rational(3, 2)})
+
+
+# --- non-triviality of componentwise power maps normalize(c q^γ) ---------------------------
+def _map_at(family, values, p, q):
+    """M(p, q) in floats, straight from the family's SymPy map (independent of the rule)."""
+    import numpy as np
+    expr = family.map.args[0]                       # the body of normalize
+    subs = {sp.Symbol(k, real=True): v for k, v in values.items()}
+    body = [float(expr.subs(subs).subs({sp.Symbol("p", positive=True): pi,
+                                        sp.Symbol("q", positive=True): qi}))
+            for pi, qi in zip(p, q)]
+    return np.array(body) / sum(body)
+
+
+def test_geometric_anchoring_is_non_trivial_for_every_k():
+    """q -> normalize(p^a q^(1-a)) is one-to-one (1 - a != 0) and not the identity
+    (1 - a != 1) for 0 < a < 1: proved for every K, not K by K."""
+    ev = decide_axiom(get_axiom("NT"), get_family("geometric-anchoring"), FAST)
+    assert ev.status == "proved" and ev.classes is None and "power form" in ev.method
+
+
+def test_tempered_geometric_is_the_identity_at_t_equal_one_minus_alpha():
+    """(p^a q^(1-a))^(1/T) with T = 1 - a and a uniform anchor is q itself: NT fails.
+    The witness replays, and the map evaluated independently at it returns q."""
+    import numpy as np
+    fam = get_family("tempered-geometric")
+    ev = decide_axiom(get_axiom("NT"), fam, FAST)
+    assert ev.status == "refuted" and ev.witness.certified_by == "exact"
+    vals = ev.witness.values
+    assert vals["T"] == 1 - vals["alpha"] and len(set(vals["p"])) == 1
+    assert replay(fam, "NT", vals, ev.witness.classes) is not None
+    q = np.array([0.2, 0.7, 0.1])[: ev.witness.classes]
+    q = q / q.sum()
+    at = {"alpha": float(vals["alpha"]), "T": float(vals["T"])}
+    assert np.allclose(_map_at(fam, at, [float(x) for x in vals["p"]], q), q, atol=1e-12)
+    # a non-uniform anchor, or T != 1 - alpha, is not a counterexample
+    k = ev.witness.classes
+    skew = tuple(Fraction(i + 1, k * (k + 1) // 2) for i in range(k))
+    assert replay(fam, "NT", {**vals, "p": skew}, k) is None
+    assert replay(fam, "NT", {**vals, "T": vals["T"] / 2}, k) is None
+
+
+def test_planted_power_map_constant_at_one_parameter_value():
+    """normalize(p q^(a - 1/2)) does not depend on q at a = 1/2: NT fails there."""
+    from planted import meta, p as P, q as Q, alpha as A
+    fam = meta("half-power", dp.normalize(P * Q ** (A - sp.Rational(1, 2))))
+    ev = decide_axiom(get_axiom("NT"), fam, FAST)
+    assert ev.status == "refuted" and ev.witness.values["alpha"] == Fraction(1, 2)
+    assert "constant" in ev.witness.atom
+    assert replay(fam, "NT", ev.witness.values, ev.witness.classes) is not None
