@@ -3,7 +3,6 @@ column, and no ``eval``/``sympify`` anywhere on the way."""
 import builtins
 import pathlib
 import textwrap
-import time
 
 import pytest
 import sympy as sp
@@ -206,11 +205,9 @@ def test_invalid_specs_name_line_and_column(change, line, column, match):
     old, new = change
     text = textwrap.dedent(BASE).lstrip("\n")
     assert old in text
-    start = time.perf_counter()
     with pytest.raises(SpecError, match=match) as info:
         parse_spec(text.replace(old, new, 1), "spec.toml")
     assert (info.value.line, info.value.column) == (line, column), str(info.value)
-    assert time.perf_counter() - start < 5
 
 
 def test_missing_tables_and_map():
