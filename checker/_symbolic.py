@@ -429,9 +429,9 @@ def _unanimity(family):
         Step("conclusion", "A(p,..,p) = p, so A(F_T p,..,F_T p) = F_T p = F_T A(p,..,p)"),))
 
 
-def _power_form(family):
-    """``(q, γ, c)`` when the map is ``normalize(c · q^γ)`` componentwise in its one
-    student ``q``, with ``γ`` free of the inputs and ``c`` free of ``q``; else None."""
+def _moving_factor(family):
+    """``(q, f, c, inputs)``: the map ``normalize(c · f)`` componentwise, ``f`` the one
+    factor that depends on the one student ``q``; else None."""
     body = _body(family)
     if family.kind != "meta-teacher" or body is None or not body[1] or len(family.students) != 1:
         return None
@@ -439,39 +439,87 @@ def _power_form(family):
     inputs = {_scalar(v) for v in family.vectors}
     g = sp.powsimp(sp.expand_power_base(body[0], force=True), force=True)
     moving = [f for f in sp.Mul.make_args(g) if f.has(q)]
-    if len(moving) != 1:
+    fixed = [f for f in sp.Mul.make_args(g) if not f.has(q)]
+    positive = lambda f: f.is_positive is True or (        # an input to a parameter power
+        isinstance(f, sp.Pow) and f.base in inputs and not f.exp.free_symbols & inputs)
+    if len(moving) != 1 or not all(positive(f) for f in fixed):   # the lemmas need c > 0
         return None
-    f = moving[0]
+    return q, moving[0], sp.Mul(*fixed), inputs
+
+
+def _power_form(family):
+    """``(q, γ, c)`` when the map is ``normalize(c · q^γ)`` componentwise in its one
+    student ``q``, with ``γ`` free of the inputs and ``c`` free of ``q``; else None."""
+    found = _moving_factor(family)
+    if found is None:
+        return None
+    q, f, c, inputs = found
     if f == q:
-        gamma = sp.Integer(1)
-    elif isinstance(f, sp.Pow) and f.base == q and not f.exp.free_symbols & inputs:
-        gamma = f.exp
-    else:
+        return q, sp.Integer(1), c
+    if isinstance(f, sp.Pow) and f.base == q and not f.exp.free_symbols & inputs:
+        return q, f.exp, c
+    return None
+
+
+def _affine_power_form(family):
+    """``(γ, {input: a}, b, c)`` when the map is ``normalize(c · (sum_v a_v v + b q)^γ)``
+    componentwise with some ``a_v`` nonzero and ``γ, a, b`` free of the inputs; else None."""
+    found = _moving_factor(family)
+    if found is None:
         return None
-    return q, gamma, sp.Mul(*[f for f in sp.Mul.make_args(g) if not f.has(q)])
+    q, f, c, inputs = found
+    base, gamma = (f.base, f.exp) if isinstance(f, sp.Pow) else (f, sp.Integer(1))
+    if gamma.free_symbols & inputs:
+        return None
+    base = sp.expand(base)
+    coeffs = {v: base.coeff(v) for v in sorted(inputs - {q}, key=lambda s: s.name)}
+    b = base.coeff(q)
+    rest = sp.expand(base - b * q - sp.Add(*[a * v for v, a in coeffs.items()]))
+    if rest != 0 or any(e.free_symbols & inputs for e in [b, *coeffs.values()]):
+        return None
+    coeffs = {v: a for v, a in coeffs.items() if a != 0}
+    return (gamma, coeffs, b, c) if coeffs else None
 
 
 _NT_LEMMA = ("for c > 0 and K >= 2, q -> normalize(c q^γ) is one-to-one when γ != 0 "
              "(c q^γ ∝ c r^γ forces q ∝ r), and it is the identity only when γ = 1 and c is "
              "the same in every class (at q uniform it gives normalize(c); then "
              "q_i^(γ-1) = sum_j q_j^γ for all i forces γ = 1)")
+_NT_AFFINE_LEMMA = ("for c > 0, A = sum_v a_v v > 0, b > 0 and K >= 2, "
+                    "q -> normalize(c (A + b q)^γ) is one-to-one when γ != 0 ((A + b q) ∝ "
+                    "(A + b r) with sum A + b > 0 forces q = r), and it is never the identity: "
+                    "as q tends to a vertex e_1 it tends to normalize(c (A + b e_1)^γ), whose "
+                    "components are all positive, not to e_1")
 
 
 def _nt(family):
     """NT for ``M = normalize(c · q^γ)`` (see :data:`_NT_LEMMA`): proved, for every K,
-    when ``γ != 0`` and ``γ != 1`` on the whole domain."""
+    when ``γ != 0`` and ``γ != 1`` on the whole domain; for ``M = normalize(c · (A +
+    b q)^γ)`` with an anchor term ``A`` (:data:`_NT_AFFINE_LEMMA`) when ``γ != 0``,
+    ``b > 0`` and the anchor weights are nonnegative with a positive sum."""
     form = _power_form(family)
-    if form is None:
-        return None
-    _, gamma, c = form
-    steps, _ = parameter_conditions(family, [
-        Atom(gamma ** 2, ">", f"γ = {gamma} is never 0 (q -> M is not constant)"),
-        Atom((gamma - 1) ** 2, ">", f"γ = {gamma} is never 1 (q -> M is not the identity)")])
+    if form is not None:
+        _, gamma, c = form
+        shape, lemma = f"M(p, q)_i ∝ c_i · q_i^γ with c = {c}, γ = {gamma}", _NT_LEMMA
+        atoms = [Atom(gamma ** 2, ">", f"γ = {gamma} is never 0 (q -> M is not constant)"),
+                 Atom((gamma - 1) ** 2, ">", f"γ = {gamma} is never 1 (q -> M is not the identity)")]
+    else:
+        form = _affine_power_form(family)
+        if form is None:
+            return None
+        gamma, a, b, c = form
+        anchor = " + ".join(f"({w})*{v}" for v, w in a.items())
+        shape = f"M(p, q)_i ∝ c_i · (A_i + b q_i)^γ with A = {anchor}, b = {b}, γ = {gamma}, c = {c}"
+        lemma = _NT_AFFINE_LEMMA
+        atoms = [Atom(gamma ** 2, ">", f"γ = {gamma} is never 0"),
+                 Atom(b, ">", f"b = {b} is positive"),
+                 *[Atom(w, ">=", f"the weight {w} of {v} is nonnegative") for v, w in a.items()],
+                 Atom(sp.Add(*a.values()), ">", "the anchor weights have a positive sum")]
+    steps, _ = parameter_conditions(family, atoms)
     if steps is None:
         return None
     return Proved("sympy + z3 (componentwise power form, every K)", (
-        Step("power form", f"M(p, q)_i ∝ c_i · q_i^γ with c = {c}, γ = {gamma}"),
-        Step("lemma", _NT_LEMMA), *steps,
+        Step("power form", shape), Step("lemma", lemma), *steps,
         Step("conclusion", "q -> M(p, q) is neither constant nor the identity, for every "
                            "parameter point, anchor and K")))
 

@@ -159,3 +159,23 @@ def test_planted_power_map_constant_at_one_parameter_value():
     assert ev.status == "refuted" and ev.witness.values["alpha"] == Fraction(1, 2)
     assert "constant" in ev.witness.atom
     assert replay(fam, "NT", ev.witness.values, ev.witness.classes) is not None
+
+
+def test_tempered_arithmetic_is_non_trivial_for_every_k():
+    """normalize((a p + (1-a) q)^(1/T)): one-to-one in q (1/T != 0, 1 - a > 0) and never
+    the identity (towards a vertex of the simplex it keeps every component positive)."""
+    ev = decide_axiom(get_axiom("NT"), get_family("tempered-arithmetic"), FAST)
+    assert ev.status == "proved" and ev.classes is None and "power form" in ev.method
+    import numpy as np
+    near_vertex = np.array([1 - 2e-9, 1e-9, 1e-9])
+    m = _map_at(get_family("tempered-arithmetic"), {"alpha": 0.3, "T": 0.5},
+                [0.2, 0.3, 0.5], near_vertex)
+    assert m.min() > 1e-3                          # far from the vertex: not the identity
+
+
+def test_affine_power_map_that_can_be_constant_is_not_proved():
+    """normalize((a p + (1-a) q)^(a - 1/2)) is constant in q at a = 1/2: never proved."""
+    from planted import meta, p as P, q as Q, alpha as A
+    fam = meta("affine-half", dp.normalize((A * P + (1 - A) * Q) ** (A - sp.Rational(1, 2))))
+    ev = decide_axiom(get_axiom("NT"), fam, FAST)
+    assert ev.status != "proved"
