@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..axioms.registry import IMPLICATIONS, Axiom, axioms_for, get_axiom
-from ..proofs.evidence import PROVED, REFUTED, UNKNOWN, Evidence, Proved, Refuted, Step, Unknown
+from ..proofs.evidence import PROVED, REFUTED, UNKNOWN, Evidence, Proved, Step, Unknown
 from ..axioms.claims import Claim
 from . import _symbolic
 
@@ -152,7 +152,8 @@ def decide_axiom(axiom: Axiom, family, settings: Settings = Settings()) -> Evide
             return proof
     classes = settings.classes or family.classes
     if axiom.id == "NT":                 # a power form with gamma = 0, or 1 at uniform inputs
-        refuted = _symbolic.nt_refutation(family, min(classes), settings.timeout_ms)
+        from ._nontriviality import refute
+        refuted = refute(family, min(classes), settings.timeout_ms)
         if refuted is not None:
             return refuted
     per_k = []
@@ -277,7 +278,10 @@ def replay(family, axiom_id: str, values: dict, classes: int, student=None):
             w = certify(c, {k: v for k, v in exact.items() if k in names})
             if w is not None:
                 return w
-    return _symbolic.nt_check(family, classes, exact) if axiom_id == "NT" else None
+    if axiom_id == "NT":                 # a power form's exact check (._nontriviality)
+        from ._nontriviality import check
+        return check(family, classes, exact)
+    return None
 
 
 def _replay_claims(family, axiom_id: str, classes: int, student):
