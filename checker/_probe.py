@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import reduce
 
 import numpy as np
 import sympy as sp
@@ -42,10 +43,11 @@ TOL = 1e-12                      # margins up to this are rounding
 class _Plan:
     def __init__(self, claim: Claim):
         structure = _compiled.structure_of(claim)
-        domain = [_relation(r) for r in claim.domain]
-        self.tests = [op for part in domain for op, _ in part]
+        exprs: list = []
+        self.domain = [_relation(r, exprs) for r in claim.domain]
+        self.sides = len(exprs)
         self.rels = [a.rel for a in claim.atoms]
-        exprs = [e for part in domain for _, e in part] + [a.expr for a in claim.atoms]
+        exprs += [a.expr for a in claim.atoms]
         roots = [structure.add(e) for e in exprs]
         self.run = structure.program(roots, "numeric")
         exponents = sorted({structure.steps[j][2][1] for j in structure.needed(roots)
@@ -54,14 +56,25 @@ class _Plan:
         self.intervals = [_interval(s, claim.domain) for s in claim.parameters]
 
 
-def _relation(rel) -> list:
-    """``[(test, expression)]``: ``rel`` holds where every ``test(value, 0)`` does."""
-    if isinstance(rel, sp.And):
-        return [part for a in rel.args for part in _relation(a)]
-    ops = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
-    if not isinstance(rel, sp.core.relational.Relational) or rel.rel_op not in ops:
+_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
+        "!=": lambda v, z: np.isfinite(v) & np.not_equal(v, z)}     # NaN != 0 is not "holds"
+
+
+def _relation(rel, exprs: list):
+    """``values -> bool`` rows where ``rel`` holds (inequalities, ``!=``, ``And``,
+    ``Or``, ``true``; an undefined side never holds), its sides appended to ``exprs``.
+    Equations are not taken (the numeric stage solves them)."""
+    if rel is sp.true or rel is True:
+        return lambda values: True
+    if isinstance(rel, (sp.And, sp.Or)):
+        parts = [_relation(a, exprs) for a in rel.args]
+        join = np.logical_and if isinstance(rel, sp.And) else np.logical_or
+        return lambda values: reduce(join, [p(values) for p in parts])
+    if not isinstance(rel, sp.core.relational.Relational) or rel.rel_op not in _OPS:
         raise _compiled.Unsupported(f"domain relation {type(rel).__name__}")
-    return [(ops[rel.rel_op], _compiled.difference(rel))]
+    at, test = len(exprs), _OPS[rel.rel_op]
+    exprs.append(_compiled.difference(rel))
+    return lambda values: test(values[at], 0.0)
 
 
 def _interval(s: sp.Symbol, domain) -> tuple[float, float]:
@@ -131,10 +144,10 @@ def _margins(plan: _Plan, cols, n: int) -> np.ndarray:
     with np.errstate(all="ignore"):
         values = plan.run(cols)
         ok = np.ones(n, bool)
-        for test, v in zip(plan.tests, values):
-            ok &= np.broadcast_to(test(v, 0.0), (n,))
+        for holds in plan.domain:
+            ok &= np.broadcast_to(holds(values), (n,))
         worst = np.full(n, -np.inf)
-        for v, rel in zip(values[len(plan.tests):], plan.rels):
+        for v, rel in zip(values[plan.sides:], plan.rels):
             v = np.broadcast_to(np.asarray(v, dtype=float), (n,))
             m = {"==": np.abs(v) - TOL, ">=": -v - TOL, ">": -v}[rel]
             if rel == ">":
@@ -194,7 +207,7 @@ def _plan(claim: Claim) -> _Plan | None:
         if len(_PLANS) > 256:
             _PLANS.clear()
         try:
-            if any(isinstance(r, (sp.Eq, sp.Ne)) for r in claim.domain):
+            if any(isinstance(r, sp.Basic) and r.has(sp.Eq) for r in claim.domain):
                 raise _compiled.Unsupported("equations in the domain")
             _PLANS[key] = _Plan(claim)
         except _compiled.Unsupported:
