@@ -149,3 +149,14 @@ def test_unshrunk_witness_vectors_are_decimal_roundings_summing_to_one():
     w = probe(claim, seed=0, shrink=False).witness
     for v in ("p", "q"):
         assert sum(w.values[v]) == 1 and all(_decimal(x) for x in w.values[v]), w.values[v]
+
+
+def test_probe_takes_domains_with_or_and_unequal():
+    """The contraction claims hold only where q != p (an Or of !=): the identity map's
+    MT3 claim is refuted (ratio exactly 1) at a point with q != p, never at q = p."""
+    claims = _claims(get_family("identity"), "MT3", ks=(3,))
+    assert claims and any(isinstance(r, sp.Or) for r in claims[0].domain)
+    ev = probe(claims[0], seed=0)
+    assert ev is not None and ev.witness.values["q"] != ev.witness.values["p"]
+    names = list(claims[0].vectors) + [s.name for s in claims[0].parameters]
+    assert reference(claims[0], {k: ev.witness.values[k] for k in names}) is not None
